@@ -46,7 +46,8 @@ export function isPowerOfTwo(n: number): boolean {
   return (
     Number.isSafeInteger(n) &&
     n > 0 &&
-    (n <= 0x4000_0000 ? (n & (n - 1)) === 0 : Number.isInteger(Math.log2(n)))
+    // Above 2^30 `&` would truncate and Math.log2 rounds (2^49 + 1 gave 49): divide the low bits away exactly.
+    (n <= 0x4000_0000 ? (n & (n - 1)) === 0 : n % 0x4000_0000 === 0 && isPowerOfTwo(n / 0x4000_0000))
   );
 }
 
@@ -120,9 +121,9 @@ export class AddrRange<A extends number> {
   /** `[start, start + size)`; undefined when the end would pass {@link ADDR_END} (never wraps). */
   static tryFromStartSize<A extends number>(start: A, size: number): AddrRange<A> | undefined {
     if (!isRangeBound(start) || !isRangeBound(size)) return undefined;
-    const end = start + size;
-    if (end > ADDR_END) return undefined;
-    return new AddrRange(start, end as A);
+    // Compare before adding: `start + size` above 2^53 rounds (2^53 - 1 + 2 gives 2^53) and would pass.
+    if (size > ADDR_END - start) return undefined;
+    return new AddrRange(start, (start + size) as A);
   }
 
   /** `[start, start + size)`; throws `EFAULT` when it would overflow (memory_addr panics instead). */
@@ -154,7 +155,8 @@ export class AddrRange<A extends number> {
 
   /** True when the ranges share a byte; an empty range overlaps nothing. */
   overlaps(other: AddrRange<A>): boolean {
-    return this.start < other.end && other.start < this.end;
+    // memory_addr's bare formula says true for an empty range strictly inside another; the emptiness checks keep the promise.
+    return !this.isEmpty() && !other.isEmpty() && this.start < other.end && other.start < this.end;
   }
 
   toString(): string {

@@ -66,7 +66,7 @@ export function toI64(v: bigint): bigint {
  */
 export function toSafeIndex(v: unknown): number | undefined {
   if (typeof v === 'number') {
-    return Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+    return Number.isSafeInteger(v) && v >= 0 ? v + 0 : undefined; // `+ 0` turns -0 into 0
   }
   if (typeof v === 'bigint') {
     return v >= 0n && v <= 0x1f_ffff_ffff_ffffn ? Number(v) : undefined;

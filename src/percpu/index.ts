@@ -65,7 +65,8 @@ export class Machine {
     try {
       return fn();
     } finally {
-      this.current = previous;
+      // `fn` may have shrunk the machine so that `previous` no longer exists; then stay on a CPU that does.
+      if (previous < this.count) this.current = previous;
     }
   }
 

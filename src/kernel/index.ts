@@ -1,0 +1,2 @@
+/** The OS around axptr: for now, the trap entry and its page-fault handler. */
+export * from './trap.js';

@@ -1,0 +1,728 @@
+/**
+ * The address space of a process (the Rust crate axmm's `AddrSpace`): a
+ * virtual range, the sorted areas that populate it, and the page table that
+ * realises them.
+ *
+ * Semantics follow axmm (reference/arceos-deps.md §2) with its copy-on-write
+ * feature, and differ on purpose where axmm loses data or leaves a change
+ * half done:
+ * - `populateArea` reserves every frame it needs before it changes anything,
+ *   and undoes its own mappings if a page-table allocation fails: `ENOMEM`
+ *   leaves the space as it was (axmm kept what it had filled).
+ * - an eager (`populate`) area whose frames run out fails the map with
+ *   `ENOMEM` and maps nothing (axmm silently left holes).
+ * - `protect` does not force lazy pages in (axmm populated the whole range
+ *   first): present pages get the new flags, absent ones get them when they
+ *   are first touched, and pages still shared copy-on-write stay read-only.
+ * - `fork` shares private frames copy-on-write (axmm's `cow` feature) and
+ *   gives linear areas to the child as the same linear mapping.
+ * - `read` / `write` (the kernel's own copies) fill lazy pages and break
+ *   copy-on-write sharing instead of failing with `EFAULT` on an untouched
+ *   page; they ignore the area permissions, as a loader needs.
+ *
+ * TLB coherence: the space remembers every MMU it is active on
+ * ({@link activate}) and flushes all of them when a mapping is removed or
+ * loses permissions (a TLB shootdown).
+ */
+
+import {
+  AddrRange,
+  alignUp,
+  hex,
+  isAligned4K,
+  isPowerOfTwo,
+  PAGE_SIZE_4K,
+  type VirtAddrRange,
+} from '../addr/index.js';
+import { Errno, LinuxError } from '../errno/index.js';
+import {
+  type FrameAllocator,
+  MappingFlags,
+  type Mmu,
+  PageSize,
+  PageTable64,
+  PagingError,
+  type PhysMemory,
+  type PteFormat,
+} from '../paging/index.js';
+import { AreaSet, type Backend, MemoryArea } from './areas.js';
+
+export interface AddrSpaceOptions {
+  /** First virtual address of the space (4 KiB-aligned). */
+  base: number;
+  /** Size in bytes (4 KiB-aligned). */
+  size: number;
+  format: PteFormat;
+  mem: PhysMemory;
+  frames: FrameAllocator;
+}
+
+export interface AddrSpaceStats {
+  areas: number;
+  /** Bytes covered by areas. */
+  mappedBytes: number;
+  /** Pages present in the page table (4 KiB each; a huge page counts its 4 KiB parts). */
+  residentPages: number;
+  /** Frames of the space's own page table. */
+  tableFrames: number;
+  faults: FaultStats;
+}
+
+export interface FaultStats {
+  /** Lazy pages filled with a fresh zeroed frame. */
+  lazyFill: number;
+  /** Copy-on-write breaks that copied a shared frame. */
+  cowCopy: number;
+  /** Copy-on-write breaks of a frame no longer shared (write permission given back, no copy). */
+  cowReuse: number;
+  /** Faults answered false (not legitimate). */
+  refused: number;
+  /** Faults on a page that was already fine (a stale TLB entry). */
+  spurious: number;
+}
+
+// Which address space each MMU currently runs (for TLB shootdowns on switch).
+const activeSpace = new WeakMap<Mmu, AddrSpace>();
+
+/** The address space `mmu` runs now, if any (what a page-fault handler consults). */
+export function activeSpaceOf(mmu: Mmu): AddrSpace | undefined {
+  return activeSpace.get(mmu);
+}
+
+export class AddrSpace {
+  readonly base: number;
+  readonly end: number;
+  readonly pt: PageTable64;
+  readonly mem: PhysMemory;
+  readonly frames: FrameAllocator;
+  private readonly areas = new AreaSet();
+  private readonly mmus = new Set<Mmu>();
+  private readonly faultStats: FaultStats = { lazyFill: 0, cowCopy: 0, cowReuse: 0, refused: 0, spurious: 0 };
+  private destroyed = false;
+
+  /** An empty space over `[base, base + size)`; `ENOMEM` when the root table cannot be allocated. */
+  constructor(options: AddrSpaceOptions) {
+    const { base, size } = options;
+    if (!isAligned4K(base) || !isAligned4K(size) || size <= 0 || !Number.isSafeInteger(base + size)) {
+      throw new LinuxError(Errno.EINVAL, `address space ${hex(base)}+${hex(size)} is not 4 KiB-aligned`);
+    }
+    if (base + size > 2 ** (options.format.vaMaxBits - 1)) {
+      throw new LinuxError(
+        Errno.EINVAL,
+        `address space end ${hex(base + size)} beyond ${options.format.arch}'s user half`,
+      );
+    }
+    this.base = base;
+    this.end = base + size;
+    this.mem = options.mem;
+    this.frames = options.frames;
+    this.pt = new PageTable64(options.mem, options.frames, options.format);
+  }
+
+  get size(): number {
+    return this.end - this.base;
+  }
+
+  /**
+   * Runs `fn` on this space: a bare space is its own address-space provider
+   * (axptr's `impl AddrSpaceProvider for &mut AddrSpace`).
+   */
+  withAddrSpace<R>(fn: (aspace: AddrSpace) => R): R {
+    return fn(this);
+  }
+
+  get format(): PteFormat {
+    return this.pt.format;
+  }
+
+  /** Root of the page table (the value for satp / CR3 / TTBR0). */
+  pageTableRoot(): number {
+    return this.pt.root;
+  }
+
+  /** True when `[start, start + size)` lies inside the space. */
+  containsRange(start: number, size: number): boolean {
+    return start >= this.base && size >= 0 && start + size <= this.end;
+  }
+
+  /** Every area in address order. */
+  *iterAreas(): IterableIterator<Readonly<MemoryArea>> {
+    yield* this.areas;
+  }
+
+  /** The area holding `vaddr`, if any. */
+  findArea(vaddr: number): Readonly<MemoryArea> | undefined {
+    return this.areas.find(vaddr);
+  }
+
+  get areaCount(): number {
+    return this.areas.size;
+  }
+
+  // ---- CPUs ---------------------------------------------------------------
+
+  /** Runs this space on `mmu` (a context switch): installs the root and joins the TLB shootdown set. */
+  activate(mmu: Mmu): void {
+    const previous = activeSpace.get(mmu);
+    if (previous === this && mmu.root === this.pt.root) return;
+    previous?.mmus.delete(mmu);
+    activeSpace.set(mmu, this);
+    this.mmus.add(mmu);
+    mmu.setRoot(this.pt.root, this.pt.format);
+  }
+
+  /** Takes this space off `mmu`. */
+  deactivate(mmu: Mmu): void {
+    if (activeSpace.get(mmu) !== this) return;
+    activeSpace.delete(mmu);
+    this.mmus.delete(mmu);
+    mmu.clearRoot();
+  }
+
+  /** True when this space runs on `mmu`. */
+  isActiveOn(mmu: Mmu): boolean {
+    return activeSpace.get(mmu) === this && mmu.root === this.pt.root;
+  }
+
+  /** Flushes `[start, start + size)` (everything without arguments) from every MMU running this space. */
+  flushTlb(start?: number, size?: number): void {
+    for (const mmu of this.mmus) {
+      if (start === undefined) mmu.flushAll();
+      else if (size === undefined || size <= PAGE_SIZE_4K) mmu.flushPage(start);
+      else mmu.flushRange(start, size);
+    }
+  }
+
+  // ---- mapping ----------------------------------------------------------
+
+  /** Maps `[start, start + size)` to physical `[pstart, …)` with a fixed offset. */
+  mapLinear(start: number, pstart: number, size: number, flags: MappingFlags): void {
+    this.validateRegion(start, size);
+    if (!isAligned4K(pstart) || !Number.isSafeInteger(pstart) || pstart < 0) {
+      throw new LinuxError(Errno.EINVAL, `physical address ${hex(pstart)} not aligned`);
+    }
+    this.insertArea(
+      new MemoryArea(start, start + size, flags, { kind: 'linear', paVaOffset: start - pstart }),
+    );
+  }
+
+  /**
+   * Maps `[start, start + size)` to frames from the allocator: all at once
+   * with `populate` (`ENOMEM` when they run out, nothing mapped), else one
+   * at a time on first touch.
+   */
+  mapAlloc(start: number, size: number, flags: MappingFlags, populate: boolean): void {
+    this.validateRegion(start, size);
+    this.insertArea(new MemoryArea(start, start + size, flags, { kind: 'alloc', populate }));
+  }
+
+  /**
+   * Like {@link mapAlloc} / {@link mapLinear} but first unmaps whatever
+   * overlaps (mmap with MAP_FIXED). As in Linux, the old mappings are gone
+   * even when the new one then fails.
+   */
+  mapAllocReplacing(start: number, size: number, flags: MappingFlags, populate: boolean): void {
+    this.validateRegion(start, size);
+    this.unmap(start, size);
+    this.mapAlloc(start, size, flags, populate);
+  }
+
+  /** Removes every mapping in `[start, start + size)`, shrinking or splitting areas; frames are released. */
+  unmap(start: number, size: number): void {
+    this.validateRegion(start, size);
+    const end = start + size;
+    const hit = this.areas.overlapping(start, end);
+    if (hit.length === 0) return;
+    for (const a of hit) {
+      const s = Math.max(a.start, start);
+      const e = Math.min(a.end, end);
+      this.unmapPages(a, s, e);
+      this.areas.remove(a);
+      if (a.start < start) this.areas.insert(a.slice(a.start, start));
+      if (a.end > end) this.areas.insert(a.slice(end, a.end));
+    }
+    this.flushTlb(start, size);
+  }
+
+  /**
+   * Gives `[start, start + size)` the flags `flags` (replacing the old ones),
+   * splitting areas at the edges. Holes in the range are skipped.
+   */
+  protect(start: number, size: number, flags: MappingFlags): void {
+    this.validateRegion(start, size);
+    const end = start + size;
+    for (const a of this.areas.overlapping(start, end)) {
+      const s = Math.max(a.start, start);
+      const e = Math.min(a.end, end);
+      this.protectPages(a, s, e, flags);
+      this.areas.remove(a);
+      if (a.start < s) this.areas.insert(a.slice(a.start, s));
+      this.areas.insert(a.slice(s, e, flags));
+      if (e < a.end) this.areas.insert(a.slice(e, a.end));
+    }
+    this.flushTlb(start, size);
+  }
+
+  /**
+   * A free gap of `size` bytes at or after `hint` inside `limit`, aligned to
+   * `align` (a power of two, at least 4 KiB); undefined when none fits.
+   */
+  findFreeArea(
+    hint: number,
+    size: number,
+    limit: VirtAddrRange,
+    align: number = PAGE_SIZE_4K,
+  ): number | undefined {
+    if (!isPowerOfTwo(align) || align < PAGE_SIZE_4K || !Number.isSafeInteger(size) || size <= 0)
+      return undefined;
+    let candidate = alignUp(Math.max(hint, limit.start), align);
+    for (const a of this.areas.iterFrom(candidate)) {
+      if (candidate + size > limit.end) return undefined;
+      if (candidate + size <= a.start) return candidate;
+      candidate = alignUp(Math.max(candidate, a.end), align);
+    }
+    return candidate + size <= limit.end ? candidate : undefined;
+  }
+
+  /**
+   * True only when every byte of `range` lies in areas whose flags include all
+   * of `flags` (a hole anywhere is false). An empty range passes when its
+   * start lies in such an area (axmm's behaviour).
+   */
+  checkRegionAccess(range: VirtAddrRange, flags: MappingFlags): boolean {
+    return this.checkAccess(range.start, range.end, flags);
+  }
+
+  /** {@link checkRegionAccess} on `[start, start + size)`, without building a range. */
+  canAccessRange(start: number, size: number, flags: MappingFlags): boolean {
+    const end = start + size;
+    return Number.isSafeInteger(end) && size >= 0 && this.checkAccess(start, end, flags);
+  }
+
+  private checkAccess(start: number, end: number, flags: MappingFlags): boolean {
+    let at = start;
+    for (const a of this.areas.iterFrom(at)) {
+      if (a.start > at) return false;
+      if ((a.flags & flags) !== flags) return false;
+      at = a.end;
+      if (at >= end) return true;
+    }
+    return false;
+  }
+
+  /**
+   * How many bytes from `start` (at most `size`) lie, without a gap, in areas
+   * whose flags include `flags`: where a copy that stops at the first bad
+   * byte would stop.
+   */
+  accessibleLength(start: number, size: number, flags: MappingFlags): number {
+    const end = start + size;
+    let at = start;
+    for (const a of this.areas.iterFrom(at)) {
+      if (at >= end || a.start > at || (a.flags & flags) !== flags) break;
+      at = a.end;
+    }
+    return Math.min(at, end) - start;
+  }
+
+  /**
+   * Makes every page of `[start, start + size)` present as `access` needs it:
+   * lazy pages get a zeroed frame; with `WRITE`, pages shared copy-on-write
+   * get a private copy. Errors: `EINVAL` for a misaligned range or one
+   * outside the space, `ENOMEM` for a hole or when frames run out, `EFAULT`
+   * when an area does not allow `access`. On any error nothing has changed.
+   */
+  populateArea(start: number, size: number, access: MappingFlags = MappingFlags.READ): void {
+    this.validateRegion(start, size);
+    const end = start + size;
+    const fills: { area: MemoryArea; vaddr: number }[] = [];
+    const breaks: { area: MemoryArea; vaddr: number; shared: boolean }[] = [];
+    let at = start;
+    for (const a of this.areas.iterFrom(start)) {
+      if (at >= end) break;
+      if (a.start > at) break;
+      if ((a.flags & access) !== access) {
+        throw new LinuxError(Errno.EFAULT, `area at ${hex(a.start)} does not allow the access`);
+      }
+      const e = Math.min(a.end, end);
+      if (a.backend.kind === 'alloc') {
+        for (let v = at; v < e; v += PAGE_SIZE_4K) {
+          const p = this.pt.translate(v);
+          if (p < 0) fills.push({ area: a, vaddr: v });
+          else if ((access & MappingFlags.WRITE) !== 0 && this.needsCowBreak(a, v)) {
+            breaks.push({ area: a, vaddr: v, shared: this.frames.refCount(p - (p % PAGE_SIZE_4K)) > 1 });
+          }
+        }
+      }
+      at = a.end;
+    }
+    if (at < end) throw new LinuxError(Errno.ENOMEM, `hole at ${hex(at)} in the range to populate`);
+
+    // Reserve every frame first, so running out changes nothing.
+    const need = fills.length + breaks.filter((b) => b.shared).length;
+    const reserved = this.allocFrames(need);
+    let next = 0;
+    const filled: number[] = [];
+    try {
+      for (const f of fills) {
+        this.pt.map(f.vaddr, reserved[next], PageSize.Size4K, f.area.flags);
+        next++;
+        filled.push(f.vaddr);
+      }
+    } catch (e) {
+      for (const v of filled) this.pt.unmap(v);
+      for (const p of reserved) this.frames.dealloc(p);
+      throw asNoMemory(e);
+    }
+    this.faultStats.lazyFill += fills.length;
+    // Breaking copy-on-write cannot fail now: the entries exist and the frames are reserved.
+    for (const b of breaks) {
+      if (b.shared) this.copyOnWrite(b.area, b.vaddr, reserved[next++]);
+      else this.reuseOnWrite(b.area, b.vaddr);
+    }
+    if (breaks.length > 0) this.flushTlb(start, size);
+  }
+
+  /**
+   * Handles a page fault at `vaddr` for `access` (READ / WRITE / EXECUTE, plus
+   * USER when the fault came from user mode). Answers true when the fault was
+   * legitimate and is now fixed (lazy fill, copy-on-write break, or a stale
+   * TLB entry), false otherwise (the caller signals SIGSEGV or panics).
+   */
+  handlePageFault(vaddr: number, access: MappingFlags): boolean {
+    if (!(vaddr >= this.base && vaddr < this.end) || !Number.isInteger(vaddr)) return this.refuse();
+    const area = this.areas.find(vaddr);
+    if (area === undefined || (area.flags & access) !== access) return this.refuse();
+    const page = vaddr - (vaddr % PAGE_SIZE_4K);
+    const p = this.pt.translate(page);
+    if (p < 0) {
+      if (area.backend.kind !== 'alloc') return this.refuse();
+      const frame = this.frames.alloc();
+      if (frame === undefined) return this.refuse();
+      try {
+        this.pt.map(page, frame, PageSize.Size4K, area.flags);
+      } catch {
+        this.frames.dealloc(frame);
+        return this.refuse();
+      }
+      this.faultStats.lazyFill++;
+      return true;
+    }
+    if ((access & MappingFlags.WRITE) !== 0 && this.needsCowBreak(area, page)) {
+      if (this.frames.refCount(p - (p % PAGE_SIZE_4K)) > 1) {
+        const frame = this.frames.alloc();
+        if (frame === undefined) return this.refuse();
+        this.copyOnWrite(area, page, frame);
+      } else {
+        this.reuseOnWrite(area, page);
+      }
+      this.flushTlb(page);
+      return true;
+    }
+    // Present with the permissions asked for: the faulting CPU had a stale TLB entry.
+    const flags = this.pt.flagsOf(page) ?? 0;
+    if ((flags & access & ~MappingFlags.USER) === (access & ~MappingFlags.USER)) {
+      this.faultStats.spurious++;
+      this.flushTlb(page);
+      return true;
+    }
+    return this.refuse();
+  }
+
+  // ---- the kernel's own copies -----------------------------------------
+
+  /**
+   * Copies `[start, start + buf.length)` into `buf`, ignoring area permissions
+   * (the kernel's own access, e.g. a loader). Untouched lazy pages read as
+   * zero without being allocated. `EFAULT` when a byte lies outside every area.
+   */
+  read(start: number, buf: Uint8Array): void {
+    this.checkCovered(start, buf.length);
+    let done = 0;
+    while (done < buf.length) {
+      const v = start + done;
+      const chunk = Math.min(buf.length - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
+      const p = this.pt.translate(v);
+      if (p < 0) buf.fill(0, done, done + chunk);
+      else buf.set(this.mem.bytes.subarray(p - this.mem.base, p - this.mem.base + chunk), done);
+      done += chunk;
+    }
+  }
+
+  /**
+   * Copies `data` to `start`, ignoring area permissions. Fills lazy pages and
+   * breaks copy-on-write sharing first (`ENOMEM` then, with nothing written);
+   * `EFAULT` when a byte lies outside every area.
+   */
+  write(start: number, data: Uint8Array): void {
+    this.checkCovered(start, data.length);
+    if (data.length === 0) return;
+    const first = start - (start % PAGE_SIZE_4K);
+    const last = alignUp(start + data.length, PAGE_SIZE_4K);
+    this.populateIgnoringFlags(first, last - first);
+    let done = 0;
+    while (done < data.length) {
+      const v = start + done;
+      const chunk = Math.min(data.length - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
+      const p = this.pt.translate(v);
+      this.mem.bytes.set(data.subarray(done, done + chunk), p - this.mem.base);
+      done += chunk;
+    }
+  }
+
+  // ---- fork, clear, destroy, stats --------------------------------------
+
+  /**
+   * A copy-on-write clone: same areas; every present private page is shared
+   * with the child, both sides read-only until one writes. Linear areas map
+   * the same physical memory in the child. `ENOMEM` when the child's page
+   * table cannot be built (the parent keeps its contents; its pages may stay
+   * write-protected, which only costs a fault later).
+   */
+  fork(): AddrSpace {
+    const child = new AddrSpace({
+      base: this.base,
+      size: this.size,
+      format: this.pt.format,
+      mem: this.mem,
+      frames: this.frames,
+    });
+    try {
+      for (const a of this.areas) {
+        if (a.backend.kind === 'linear') {
+          child.pt.mapRegion(a.start, a.start - a.backend.paVaOffset, a.size, a.flags);
+          child.areas.insert(a.slice(a.start, a.end));
+          continue;
+        }
+        child.areas.insert(a.slice(a.start, a.end));
+        const ro = a.flags & ~MappingFlags.WRITE;
+        for (let v = a.start; v < a.end; v += PAGE_SIZE_4K) {
+          const p = this.pt.translate(v);
+          if (p < 0) continue;
+          const pteFlags = this.pt.flagsOf(v)!;
+          const shared = pteFlags & ~MappingFlags.WRITE;
+          child.pt.map(v, p, PageSize.Size4K, shared);
+          this.frames.retain(p);
+          if (pteFlags !== shared) this.pt.protect(v, ro | (pteFlags & ~a.flags));
+        }
+      }
+    } catch (e) {
+      child.destroy();
+      this.flushTlb();
+      throw asNoMemory(e);
+    }
+    this.flushTlb();
+    return child;
+  }
+
+  /** Removes every area (frames released, tables kept). */
+  clear(): void {
+    for (const a of this.areas) this.unmapPages(a, a.start, a.end);
+    this.areas.clear();
+    this.flushTlb();
+  }
+
+  /** Clears the space and frees its page table; the space is unusable afterwards. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.clear();
+    for (const mmu of [...this.mmus]) this.deactivate(mmu);
+    this.pt.destroy();
+    this.destroyed = true;
+  }
+
+  stats(): AddrSpaceStats {
+    let mapped = 0;
+    for (const a of this.areas) mapped += a.size;
+    let resident = 0;
+    let tables = 0;
+    this.pt.walk(512, (e) => {
+      if (!e.isLeaf) tables++;
+      else resident += this.leafSpan(e.level) / PAGE_SIZE_4K;
+    });
+    return {
+      areas: this.areas.size,
+      mappedBytes: mapped,
+      residentPages: resident,
+      tableFrames: tables + 1,
+      faults: { ...this.faultStats },
+    };
+  }
+
+  // ---- internals ----------------------------------------------------------
+
+  private validateRegion(start: number, size: number): void {
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(size) || size < 0) {
+      throw new LinuxError(Errno.EINVAL, `bad region ${hex(start)}+${hex(size)}`);
+    }
+    if (!this.containsRange(start, size)) {
+      throw new LinuxError(Errno.EINVAL, `region ${hex(start)}+${hex(size)} outside the address space`);
+    }
+    if (!isAligned4K(start) || !isAligned4K(size)) {
+      throw new LinuxError(Errno.EINVAL, `region ${hex(start)}+${hex(size)} not aligned`);
+    }
+    if (this.destroyed) throw new Error('address space used after destroy()');
+  }
+
+  private insertArea(area: MemoryArea): void {
+    if (area.start === area.end) throw new LinuxError(Errno.EINVAL, 'empty area');
+    if (this.areas.overlaps(area.start, area.end)) {
+      throw new LinuxError(
+        Errno.EEXIST,
+        `area ${AddrRange.new(area.start, area.end)} overlaps an existing one`,
+      );
+    }
+    const b: Backend = area.backend;
+    if (b.kind === 'linear') {
+      try {
+        this.pt.mapRegion(area.start, area.start - b.paVaOffset, area.size, area.flags);
+      } catch (e) {
+        throw asNoMemory(e);
+      }
+    } else if (b.populate) {
+      const n = area.size / PAGE_SIZE_4K;
+      const frames = this.allocFrames(n);
+      let i = 0;
+      try {
+        for (; i < n; i++) this.pt.map(area.start + i * PAGE_SIZE_4K, frames[i], PageSize.Size4K, area.flags);
+      } catch (e) {
+        for (let k = 0; k < i; k++) this.pt.unmap(area.start + k * PAGE_SIZE_4K);
+        for (const f of frames) this.frames.dealloc(f);
+        throw asNoMemory(e);
+      }
+    }
+    this.areas.insert(area);
+  }
+
+  /** `n` frames, or `ENOMEM` with none taken. */
+  private allocFrames(n: number): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const f = this.frames.alloc();
+      if (f === undefined) {
+        for (const g of out) this.frames.dealloc(g);
+        throw new LinuxError(Errno.ENOMEM, `out of frames after ${i} of ${n}`);
+      }
+      out.push(f);
+    }
+    return out;
+  }
+
+  private unmapPages(a: MemoryArea, start: number, end: number): void {
+    if (a.backend.kind === 'linear') {
+      this.pt.unmapRegion(start, end - start);
+      return;
+    }
+    for (let v = start; v < end; v += PAGE_SIZE_4K) {
+      const p = this.pt.translate(v);
+      if (p < 0) continue;
+      this.pt.unmap(v);
+      this.frames.release(p);
+    }
+  }
+
+  private protectPages(a: MemoryArea, start: number, end: number, flags: MappingFlags): void {
+    if (a.backend.kind === 'linear') {
+      this.pt.protectRegion(start, end - start, flags);
+      return;
+    }
+    for (let v = start; v < end; v += PAGE_SIZE_4K) {
+      const p = this.pt.translate(v);
+      if (p < 0) continue;
+      // A frame still shared copy-on-write stays read-only until written.
+      const pte = this.frames.refCount(p) > 1 ? flags & ~MappingFlags.WRITE : flags;
+      this.pt.protect(v, pte);
+    }
+  }
+
+  /** A present page of a writable area mapped without WRITE: shared copy-on-write (or no longer shared). */
+  private needsCowBreak(a: MemoryArea, page: number): boolean {
+    if ((a.flags & MappingFlags.WRITE) === 0) return false;
+    const f = this.pt.flagsOf(page);
+    return f !== undefined && (f & MappingFlags.WRITE) === 0;
+  }
+
+  private copyOnWrite(a: MemoryArea, page: number, frame: number): void {
+    const old = this.pt.translate(page);
+    this.mem.copy(frame, old, PAGE_SIZE_4K);
+    this.pt.remap(page, frame, a.flags);
+    this.frames.release(old);
+    this.faultStats.cowCopy++;
+  }
+
+  private reuseOnWrite(a: MemoryArea, page: number): void {
+    this.pt.protect(page, a.flags);
+    this.faultStats.cowReuse++;
+  }
+
+  private refuse(): false {
+    this.faultStats.refused++;
+    return false;
+  }
+
+  /** `EFAULT` unless every byte of `[start, start + len)` lies in some area. */
+  private checkCovered(start: number, len: number): void {
+    if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(len) || len < 0) {
+      throw new LinuxError(Errno.EFAULT, `bad range ${hex(start)}+${hex(len)}`);
+    }
+    if (!this.canAccessRange(start, len, 0) && len > 0) {
+      throw new LinuxError(Errno.EFAULT, `range ${hex(start)}+${hex(len)} not mapped`);
+    }
+  }
+
+  /** Populates for a write without the area permission check (kernel writes). */
+  private populateIgnoringFlags(start: number, size: number): void {
+    const saved: [MemoryArea, MappingFlags][] = [];
+    // Temporarily treat the areas as writable for the planning step only.
+    for (const a of this.areas.overlapping(start, start + size)) {
+      saved.push([a, a.flags]);
+    }
+    const end = start + size;
+    const need: { area: MemoryArea; vaddr: number; kind: 'fill' | 'copy' | 'reuse' }[] = [];
+    for (const [a] of saved) {
+      if (a.backend.kind !== 'alloc') continue;
+      for (let v = Math.max(a.start, start); v < Math.min(a.end, end); v += PAGE_SIZE_4K) {
+        const p = this.pt.translate(v);
+        if (p < 0) need.push({ area: a, vaddr: v, kind: 'fill' });
+        else if ((this.pt.flagsOf(v)! & MappingFlags.WRITE) === 0 && this.frames.refCount(p) > 1) {
+          need.push({ area: a, vaddr: v, kind: 'copy' });
+        }
+      }
+    }
+    const frames = this.allocFrames(need.length);
+    const filled: number[] = [];
+    try {
+      need.forEach((n, i) => {
+        if (n.kind === 'fill') {
+          this.pt.map(n.vaddr, frames[i], PageSize.Size4K, n.area.flags);
+          filled.push(n.vaddr);
+        }
+      });
+    } catch (e) {
+      for (const v of filled) this.pt.unmap(v);
+      for (const f of frames) this.frames.dealloc(f);
+      throw asNoMemory(e);
+    }
+    need.forEach((n, i) => {
+      if (n.kind === 'copy') {
+        const old = this.pt.translate(n.vaddr);
+        this.mem.copy(frames[i], old, PAGE_SIZE_4K);
+        // Keep the page's own (possibly read-only) flags: this is a kernel write, not a user one.
+        this.pt.remap(n.vaddr, frames[i], this.pt.flagsOf(n.vaddr)! | (n.area.flags & MappingFlags.WRITE));
+        this.frames.release(old);
+      }
+    });
+    this.faultStats.lazyFill += filled.length;
+    if (need.length > 0) this.flushTlb(start, size);
+  }
+
+  private leafSpan(level: number): number {
+    return PAGE_SIZE_4K * 512 ** (this.pt.levels - 1 - level);
+  }
+}
+
+/** Page-table allocation failures become `ENOMEM`; other errors pass through. */
+function asNoMemory(e: unknown): unknown {
+  if (e instanceof PagingError && e.kind === 'NoMemory') return new LinuxError(Errno.ENOMEM, e.message);
+  return e;
+}

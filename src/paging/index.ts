@@ -1,0 +1,13 @@
+/**
+ * Paging (the Rust crates page_table_multiarch and page_table_entry):
+ * simulated physical memory and its frame allocator, mapping flags, the
+ * entry formats of x86_64, AArch64, RISC-V Sv39/Sv48 and LoongArch64, the
+ * generic page table, and the per-CPU MMU with its software TLB.
+ */
+export * from './arch/index.js';
+export * from './errors.js';
+export * from './flags.js';
+export * from './memory.js';
+export * from './mmu.js';
+export * from './pte.js';
+export * from './table.js';

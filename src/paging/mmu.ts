@@ -1,0 +1,511 @@
+/**
+ * The MMU of one CPU: the current root table, translation with permission
+ * checks, a software TLB, and loads / stores / bulk copies through it.
+ *
+ * Permission rules (what real hardware does):
+ * - user mode needs `USER` on the page;
+ * - kernel mode may touch a `USER` page only while user access is allowed
+ *   (`userAccessAllowed`: x86 SMAP's AC flag, RISC-V's SUM bit, Arm PAN
+ *   cleared), and never execute one (SMEP / S-mode X on U pages);
+ * - a read needs `READ`, a write `WRITE`, a fetch `EXECUTE`.
+ *
+ * A failed translation is a {@link PageFault}. Loads and stores hand it to
+ * the CPU's trap handler (`trapHandler`, installed by the kernel); when the
+ * handler fixes it (answers true) the access is retried, otherwise the access
+ * throws {@link PageFaultError} (which the kernel turns into a signal, or the
+ * user-copy routines into a partial count: the exception-table analogue).
+ *
+ * The TLB is direct-mapped, one array set per access kind, tagged by virtual
+ * page number. Each entry remembers in which modes it may be used (user,
+ * kernel, kernel with user access allowed), so toggling user access needs no
+ * flush. A fill happens only after the walk succeeded and set the accessed /
+ * dirty bits, so a write-TLB hit never needs to set the dirty bit again.
+ */
+import { hex, PAGE_SIZE_4K } from '../addr/index.js';
+import { PerCpu } from '../percpu/index.js';
+import { MappingFlags } from './flags.js';
+import type { PhysMemory } from './memory.js';
+import type { PteFormat } from './pte.js';
+
+/** Kind of access: the same bits as READ / WRITE / EXECUTE in `MappingFlags`. */
+export const Access = { Read: 1, Write: 2, Execute: 4 } as const;
+export type Access = (typeof Access)[keyof typeof Access];
+
+export const Privilege = { User: 0, Kernel: 1 } as const;
+export type Privilege = (typeof Privilege)[keyof typeof Privilege];
+
+export type PageFaultReason = 'not-present' | 'permission';
+
+export function accessName(access: Access): string {
+  return access === Access.Read ? 'read' : access === Access.Write ? 'write' : 'execute';
+}
+
+/** A failed translation: what the trap handler is given. */
+export class PageFault {
+  constructor(
+    readonly vaddr: number,
+    readonly access: Access,
+    readonly privilege: Privilege,
+    readonly reason: PageFaultReason,
+  ) {}
+
+  toString(): string {
+    const who = this.privilege === Privilege.User ? 'user' : 'kernel';
+    return `page fault: ${who} ${accessName(this.access)} at ${hex(this.vaddr)} (${this.reason})`;
+  }
+}
+
+/**
+ * An access that faulted and that the trap handler did not fix. `done` is how
+ * many bytes of a bulk access completed before the fault.
+ */
+export class PageFaultError extends Error {
+  constructor(
+    readonly fault: PageFault,
+    readonly done = 0,
+  ) {
+    super(fault.toString());
+    this.name = 'PageFaultError';
+  }
+}
+
+/** The trap into the kernel: answers true when the fault was fixed and the access may be retried. */
+export type TrapHandler = (fault: PageFault, mmu: Mmu) => boolean;
+
+export interface TlbStats {
+  hits: number;
+  misses: number;
+  flushes: number;
+  faults: number;
+}
+
+// Mode bits stored per TLB entry.
+const MODE_USER = 1;
+const MODE_KERNEL = 2;
+const MODE_KERNEL_SUM = 4;
+
+/** How many times one access retries after the trap handler claimed a fix. */
+const MAX_FIXUPS = 4;
+
+class TlbSet {
+  readonly tag: Float64Array;
+  readonly off: Int32Array;
+  readonly modes: Uint8Array;
+  constructor(entries: number) {
+    // NaN marks an empty slot: it equals no page number (-1 would match the
+    // page number of a negative address and revive a flushed entry).
+    this.tag = new Float64Array(entries).fill(Number.NaN);
+    this.off = new Int32Array(entries);
+    this.modes = new Uint8Array(entries);
+  }
+}
+
+export interface MmuOptions {
+  /** TLB entries per access kind, a power of two. Default 256. */
+  tlbEntries?: number;
+}
+
+export class Mmu {
+  readonly mem: PhysMemory;
+  readonly tlbEntries: number;
+  /** The CPU's trap vector for page faults; without one every fault throws. */
+  trapHandler: TrapHandler | null = null;
+
+  private format: PteFormat | null = null;
+  private rootPaddr = -1;
+  private vaLimit = 0;
+  private sum = false;
+  private kernelMode = MODE_KERNEL;
+  private readonly mask: number;
+  private readonly tlbR: TlbSet;
+  private readonly tlbW: TlbSet;
+  private readonly tlbX: TlbSet;
+  private readonly u32: Uint32Array;
+  private readonly view: DataView;
+  private readonly bytes: Uint8Array;
+  private readonly memBase: number;
+  private readonly memSize: number;
+  private hits = 0;
+  private misses = 0;
+  private flushes = 0;
+  private faults = 0;
+
+  constructor(mem: PhysMemory, options: MmuOptions = {}) {
+    const n = options.tlbEntries ?? 256;
+    if (!Number.isInteger(n) || n < 1 || (n & (n - 1)) !== 0 || n > 65536) {
+      throw new RangeError(`TLB size must be a power of two up to 65536, not ${n}`);
+    }
+    this.mem = mem;
+    this.tlbEntries = n;
+    this.mask = n - 1;
+    this.tlbR = new TlbSet(n);
+    this.tlbW = new TlbSet(n);
+    this.tlbX = new TlbSet(n);
+    this.u32 = mem.u32;
+    this.view = mem.view;
+    this.bytes = mem.bytes;
+    this.memBase = mem.base;
+    this.memSize = mem.size;
+  }
+
+  /** Installs a page table (satp / CR3 / TTBR0 write); flushes the TLB. */
+  setRoot(rootPaddr: number, format: PteFormat): void {
+    this.rootPaddr = rootPaddr;
+    this.format = format;
+    this.vaLimit = 2 ** (format.vaMaxBits - 1);
+    this.flushAll();
+  }
+
+  /** Removes the page table: every translation faults. */
+  clearRoot(): void {
+    this.rootPaddr = -1;
+    this.format = null;
+    this.flushAll();
+  }
+
+  get root(): number {
+    return this.rootPaddr;
+  }
+
+  get pteFormat(): PteFormat | null {
+    return this.format;
+  }
+
+  /** Whether kernel-mode accesses may touch USER pages now (SUM / cleared PAN / stac). */
+  get userAccessAllowed(): boolean {
+    return this.sum;
+  }
+
+  set userAccessAllowed(on: boolean) {
+    this.sum = on;
+    this.kernelMode = on ? MODE_KERNEL_SUM : MODE_KERNEL;
+  }
+
+  stats(): TlbStats {
+    return { hits: this.hits, misses: this.misses, flushes: this.flushes, faults: this.faults };
+  }
+
+  resetStats(): void {
+    this.hits = this.misses = this.flushes = this.faults = 0;
+  }
+
+  flushAll(): void {
+    this.flushes++;
+    for (const t of [this.tlbR, this.tlbW, this.tlbX]) t.tag.fill(Number.NaN);
+  }
+
+  /** Drops the cached translations of the 4 KiB page holding `vaddr`. */
+  flushPage(vaddr: number): void {
+    this.flushes++;
+    const vpn = Math.floor(vaddr / PAGE_SIZE_4K);
+    const i = vpn & this.mask;
+    for (const t of [this.tlbR, this.tlbW, this.tlbX]) if (t.tag[i] === vpn) t.tag[i] = Number.NaN;
+  }
+
+  /** Drops every cached translation in `[vaddr, vaddr + size)` (a full flush when that is cheaper). */
+  flushRange(vaddr: number, size: number): void {
+    const pages = Math.ceil(size / PAGE_SIZE_4K) + 1;
+    if (pages >= this.tlbEntries) {
+      this.flushAll();
+      return;
+    }
+    for (let v = vaddr - (vaddr % PAGE_SIZE_4K); v < vaddr + size; v += PAGE_SIZE_4K) this.flushPage(v);
+  }
+
+  /**
+   * Translates without side effects on the caller's side: answers the physical
+   * address, or the {@link PageFault} the access would raise. Updates the
+   * accessed / dirty bits and fills the TLB on success, as hardware does.
+   */
+  translate(vaddr: number, access: Access, privilege: Privilege): number | PageFault {
+    const off = this.lookup(vaddr, access, privilege);
+    return off >= 0 ? off + this.memBase : this.pendingFault!;
+  }
+
+  // The fault of the last failed lookup (set only on failure).
+  private pendingFault: PageFault | null = null;
+
+  /**
+   * Index into the memory views of `vaddr`, or -1 with `pendingFault` set.
+   * The hot path: a TLB hit is a tag compare and a mode test.
+   */
+  private lookup(vaddr: number, access: Access, privilege: Privilege): number {
+    const vpn = Math.floor(vaddr / PAGE_SIZE_4K);
+    const i = vpn & this.mask;
+    const set = access === Access.Read ? this.tlbR : access === Access.Write ? this.tlbW : this.tlbX;
+    const mode = privilege === Privilege.User ? MODE_USER : this.kernelMode;
+    if (set.tag[i] === vpn && (set.modes[i] & mode) !== 0) {
+      this.hits++;
+      return set.off[i] + (vaddr - vpn * PAGE_SIZE_4K);
+    }
+    this.misses++;
+    return this.walk(vaddr, vpn, i, set, access, privilege, mode);
+  }
+
+  private walk(
+    vaddr: number,
+    vpn: number,
+    i: number,
+    set: TlbSet,
+    access: Access,
+    privilege: Privilege,
+    mode: number,
+  ): number {
+    const fmt = this.format;
+    if (fmt === null || !(vaddr >= 0 && vaddr < this.vaLimit) || !Number.isInteger(vaddr)) {
+      return this.fault(vaddr, access, privilege, 'not-present');
+    }
+    const u32 = this.u32;
+    let table = this.rootPaddr;
+    let span = 0;
+    let w = -1;
+    for (let d = fmt.levels - 1; d >= 0; d--) {
+      span = PAGE_SIZE_4K * 512 ** d;
+      const rel = table - this.memBase + (Math.floor(vaddr / span) & 511) * 8;
+      if (rel < 0 || rel >= this.memSize) return this.fault(vaddr, access, privilege, 'not-present');
+      w = rel >>> 2;
+      const lo = u32[w];
+      const hi = u32[w + 1];
+      if (lo === 0 && hi === 0) return this.fault(vaddr, access, privilege, 'not-present');
+      if (d === 0 || fmt.isHuge(lo, hi)) break;
+      table = fmt.paddr(lo, hi);
+    }
+    let lo = u32[w];
+    const hi = u32[w + 1];
+    if (!fmt.isPresent(lo, hi)) return this.fault(vaddr, access, privilege, 'not-present');
+    const flags = fmt.flags(lo, hi);
+    const modes = allowedModes(flags, access);
+    if ((modes & mode) === 0) return this.fault(vaddr, access, privilege, 'permission');
+    // Hardware-managed accessed / dirty bits.
+    const setBits = fmt.accessedBit | (access === Access.Write ? fmt.dirtyBit : 0);
+    if ((lo & setBits) !== setBits) {
+      lo = (lo | setBits) >>> 0;
+      u32[w] = lo;
+    }
+    const frame = fmt.paddr(lo, hi) + (vaddr % span) - (vaddr % PAGE_SIZE_4K);
+    const off = frame - this.memBase;
+    if (off < 0 || off + PAGE_SIZE_4K > this.memSize) {
+      // Device memory outside RAM: not modelled; treat as a bus error.
+      throw new Error(`MMU: ${hex(vaddr)} maps ${hex(frame)}, outside RAM`);
+    }
+    set.tag[i] = vpn;
+    set.off[i] = off;
+    set.modes[i] = modes;
+    return off + (vaddr % PAGE_SIZE_4K);
+  }
+
+  private fault(vaddr: number, access: Access, privilege: Privilege, reason: PageFaultReason): number {
+    this.faults++;
+    this.pendingFault = new PageFault(vaddr, access, privilege, reason);
+    return -1;
+  }
+
+  /** Translates or traps: runs the trap handler on a fault and retries; throws when unfixed. */
+  private resolve(vaddr: number, access: Access, privilege: Privilege, done = 0): number {
+    let off = this.lookup(vaddr, access, privilege);
+    for (let tries = 0; off < 0; tries++) {
+      const fault = this.pendingFault!;
+      if (tries >= MAX_FIXUPS || this.trapHandler === null || !this.trapHandler(fault, this)) {
+        throw new PageFaultError(fault, done);
+      }
+      off = this.lookup(vaddr, access, privilege);
+    }
+    return off;
+  }
+
+  // ---- loads and stores (little-endian; any alignment) -----------------
+
+  read8(vaddr: number, privilege: Privilege): number {
+    return this.bytes[this.resolve(vaddr, Access.Read, privilege)];
+  }
+
+  read16(vaddr: number, privilege: Privilege): number {
+    if (vaddr % PAGE_SIZE_4K <= PAGE_SIZE_4K - 2)
+      return this.view.getUint16(this.resolve(vaddr, Access.Read, privilege), true);
+    return this.readSplit(vaddr, 2, privilege);
+  }
+
+  read32(vaddr: number, privilege: Privilege): number {
+    if (vaddr % PAGE_SIZE_4K <= PAGE_SIZE_4K - 4)
+      return this.view.getUint32(this.resolve(vaddr, Access.Read, privilege), true);
+    return this.readSplit(vaddr, 4, privilege);
+  }
+
+  read64(vaddr: number, privilege: Privilege): bigint {
+    if (vaddr % PAGE_SIZE_4K <= PAGE_SIZE_4K - 8)
+      return this.view.getBigUint64(this.resolve(vaddr, Access.Read, privilege), true);
+    const tmp = new Uint8Array(8);
+    this.readBytes(vaddr, tmp, privilege);
+    return new DataView(tmp.buffer).getBigUint64(0, true);
+  }
+
+  write8(vaddr: number, value: number, privilege: Privilege): void {
+    this.bytes[this.resolve(vaddr, Access.Write, privilege)] = value;
+  }
+
+  write16(vaddr: number, value: number, privilege: Privilege): void {
+    if (vaddr % PAGE_SIZE_4K <= PAGE_SIZE_4K - 2) {
+      this.view.setUint16(this.resolve(vaddr, Access.Write, privilege), value, true);
+    } else this.writeSplit(vaddr, value, 2, privilege);
+  }
+
+  write32(vaddr: number, value: number, privilege: Privilege): void {
+    if (vaddr % PAGE_SIZE_4K <= PAGE_SIZE_4K - 4) {
+      this.view.setUint32(this.resolve(vaddr, Access.Write, privilege), value, true);
+    } else this.writeSplit(vaddr, value, 4, privilege);
+  }
+
+  write64(vaddr: number, value: bigint, privilege: Privilege): void {
+    if (vaddr % PAGE_SIZE_4K <= PAGE_SIZE_4K - 8) {
+      this.view.setBigUint64(this.resolve(vaddr, Access.Write, privilege), value, true);
+      return;
+    }
+    const tmp = new Uint8Array(8);
+    new DataView(tmp.buffer).setBigUint64(0, BigInt.asUintN(64, value), true);
+    // Translate both pages first so that a fault leaves memory untouched.
+    const first = PAGE_SIZE_4K - (vaddr % PAGE_SIZE_4K);
+    const a = this.resolve(vaddr, Access.Write, privilege);
+    const b = this.resolve(vaddr + first, Access.Write, privilege);
+    this.bytes.set(tmp.subarray(0, first), a);
+    this.bytes.set(tmp.subarray(first), b);
+  }
+
+  /** Fetches an instruction parcel (execute permission). */
+  fetch16(vaddr: number, privilege: Privilege): number {
+    if (vaddr % PAGE_SIZE_4K <= PAGE_SIZE_4K - 2)
+      return this.view.getUint16(this.resolve(vaddr, Access.Execute, privilege), true);
+    return (
+      this.bytes[this.resolve(vaddr, Access.Execute, privilege)] |
+      (this.bytes[this.resolve(vaddr + 1, Access.Execute, privilege)] << 8)
+    );
+  }
+
+  fetch32(vaddr: number, privilege: Privilege): number {
+    if (vaddr % PAGE_SIZE_4K <= PAGE_SIZE_4K - 4)
+      return this.view.getUint32(this.resolve(vaddr, Access.Execute, privilege), true);
+    return (this.fetch16(vaddr, privilege) | (this.fetch16(vaddr + 2, privilege) << 16)) >>> 0;
+  }
+
+  /**
+   * Copies `dst.length` bytes from virtual `vaddr` into `dst`, page by page.
+   * A fault that the handler does not fix throws {@link PageFaultError} whose
+   * `done` counts the bytes already copied (they are in `dst`).
+   */
+  readBytes(vaddr: number, dst: Uint8Array, privilege: Privilege): void {
+    const len = dst.length;
+    let done = 0;
+    while (done < len) {
+      const v = vaddr + done;
+      const chunk = Math.min(len - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
+      const off = this.resolve(v, Access.Read, privilege, done);
+      dst.set(this.bytes.subarray(off, off + chunk), done);
+      done += chunk;
+    }
+  }
+
+  /** Copies `src` to virtual `vaddr`; faults as {@link readBytes}. */
+  writeBytes(vaddr: number, src: Uint8Array, privilege: Privilege): void {
+    const len = src.length;
+    let done = 0;
+    while (done < len) {
+      const v = vaddr + done;
+      const chunk = Math.min(len - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
+      const off = this.resolve(v, Access.Write, privilege, done);
+      this.bytes.set(chunk === len ? src : src.subarray(done, done + chunk), off);
+      done += chunk;
+    }
+  }
+
+  /** Sets `len` bytes at virtual `vaddr` to `value`; faults as {@link readBytes}. */
+  fill(vaddr: number, len: number, value: number, privilege: Privilege): void {
+    let done = 0;
+    while (done < len) {
+      const v = vaddr + done;
+      const chunk = Math.min(len - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
+      const off = this.resolve(v, Access.Write, privilege, done);
+      this.bytes.fill(value, off, off + chunk);
+      done += chunk;
+    }
+  }
+
+  /**
+   * Scans for a zero byte from `vaddr`, at most `max` bytes; answers its index
+   * or -1. Bytes are read through the MMU page by page; a fault throws
+   * {@link PageFaultError} with `done` = bytes scanned.
+   */
+  indexOfByte(vaddr: number, max: number, value: number, privilege: Privilege): number {
+    let done = 0;
+    while (done < max) {
+      const v = vaddr + done;
+      const chunk = Math.min(max - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
+      const off = this.resolve(v, Access.Read, privilege, done);
+      const at = this.bytes.subarray(off, off + chunk).indexOf(value);
+      if (at >= 0) return done + at;
+      done += chunk;
+    }
+    return -1;
+  }
+
+  /**
+   * The memory index of an aligned word for an atomic read-modify-write: the
+   * translation is done for a write (so a read-only page faults even for a
+   * compare that would not store), as on real hardware.
+   */
+  resolveForAtomic(vaddr: number, privilege: Privilege): number {
+    return this.resolve(vaddr, Access.Write, privilege);
+  }
+
+  /** The memory index of a byte for a load (faults handled as for any load). */
+  resolveForLoad(vaddr: number, privilege: Privilege): number {
+    return this.resolve(vaddr, Access.Read, privilege);
+  }
+
+  private readSplit(vaddr: number, size: number, privilege: Privilege): number {
+    let v = 0;
+    for (let k = size - 1; k >= 0; k--) v = v * 256 + this.read8(vaddr + k, privilege);
+    return v;
+  }
+
+  private writeSplit(vaddr: number, value: number, size: number, privilege: Privilege): void {
+    // Translate every byte first so that a fault leaves memory untouched.
+    const offs: number[] = [];
+    for (let k = 0; k < size; k++) offs.push(this.resolve(vaddr + k, Access.Write, privilege));
+    for (let k = 0; k < size; k++) this.bytes[offs[k]] = (value >>> (8 * k)) & 0xff;
+  }
+}
+
+/** The modes (user / kernel / kernel with user access) in which `access` to a page with `flags` is allowed. */
+function allowedModes(flags: MappingFlags, access: Access): number {
+  if ((flags & access) === 0) return 0;
+  if ((flags & MappingFlags.USER) === 0) return MODE_KERNEL | MODE_KERNEL_SUM;
+  // A USER page: the kernel may read / write it only with user access allowed, and never execute it.
+  return access === Access.Execute ? MODE_USER : MODE_USER | MODE_KERNEL_SUM;
+}
+
+// ---- the MMU of each CPU ---------------------------------------------------
+
+/**
+ * Each CPU's MMU (on the default machine of `axptr/percpu`). Created on first
+ * use for a given physical memory; a new one gets {@link defaultTrapHandler}
+ * (the kernel's page-fault entry, installed with {@link setDefaultTrapHandler}).
+ */
+export const CPU_MMU = new PerCpu<Mmu | null>(null);
+
+let defaultTrapHandler: TrapHandler | null = null;
+
+/** Installs the trap handler every CPU's MMU uses (existing ones included). */
+export function setDefaultTrapHandler(handler: TrapHandler | null): void {
+  defaultTrapHandler = handler;
+  for (const [, mmu] of CPU_MMU) if (mmu !== null) mmu.trapHandler = handler;
+}
+
+/** The current CPU's MMU over `mem`, created (with the default trap handler) when there is none yet. */
+export function currentMmu(mem: PhysMemory): Mmu {
+  let mmu = CPU_MMU.readCurrent();
+  if (mmu === null || mmu.mem !== mem) {
+    mmu = new Mmu(mem);
+    mmu.trapHandler = defaultTrapHandler;
+    CPU_MMU.writeCurrent(mmu);
+  }
+  return mmu;
+}

@@ -1,0 +1,58 @@
+/**
+ * Page-fault coordination: the per-CPU "accessing user memory" flag.
+ *
+ * While it is set, a page fault taken in kernel mode is a legitimate access
+ * to user memory (the kernel's handler fills the page or fails the copy);
+ * while it is clear, such a fault is a kernel bug. {@link accessUserMemory}
+ * also opens the CPU's user-access window (SUM / cleared PAN / `stac`), so a
+ * kernel-mode touch of a USER page outside it faults, SMAP-like.
+ *
+ * Unlike axptr, which set the flag to false on exit, the previous value is
+ * restored: nested calls keep the outer window open, and an exception leaves
+ * the flag as it was before the outermost call (clear).
+ */
+import type { AddrSpace } from '../mm/index.js';
+import { CPU_MMU, currentMmu, type Mmu } from '../paging/index.js';
+import { PerCpu } from '../percpu/index.js';
+
+/** axptr's `ACCESSING_USER_MEM`: one flag per CPU, initially false. */
+export const ACCESSING_USER_MEM = new PerCpu<boolean>(false);
+
+/** True while the current CPU is inside {@link accessUserMemory}. */
+export function isAccessingUserMemory(): boolean {
+  return ACCESSING_USER_MEM.readCurrent();
+}
+
+/**
+ * Runs `fn` with the flag set and kernel access to USER pages allowed on the
+ * current CPU, keeping the CPU pinned (no migration mid-access); restores
+ * both afterwards, also when `fn` throws.
+ */
+export function accessUserMemory<R>(fn: () => R): R {
+  return ACCESSING_USER_MEM.withCurrent((cell) => {
+    // The CPU's user-access window mirrors the flag (userMmu() opens it on an MMU made inside fn).
+    const outer = cell.value;
+    const mmu = CPU_MMU.readCurrent();
+    cell.value = true;
+    if (mmu !== null) mmu.userAccessAllowed = true;
+    try {
+      return fn();
+    } finally {
+      cell.value = outer;
+      const now = CPU_MMU.readCurrent();
+      if (now !== null) now.userAccessAllowed = outer;
+    }
+  });
+}
+
+/**
+ * The current CPU's MMU running `aspace` (switching the CPU to it when it
+ * runs another space, as a kernel's `switch_mm` would), with the user-access
+ * window matching the flag.
+ */
+export function userMmu(aspace: AddrSpace): Mmu {
+  const mmu = currentMmu(aspace.mem);
+  if (!aspace.isActiveOn(mmu)) aspace.activate(mmu);
+  mmu.userAccessAllowed = ACCESSING_USER_MEM.readCurrent();
+  return mmu;
+}

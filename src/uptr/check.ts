@@ -1,0 +1,142 @@
+/**
+ * The checks every user access shares, and the MMU access helpers.
+ *
+ * Each helper reads or writes user memory only through the current CPU's
+ * MMU in kernel mode inside {@link accessUserMemory}, so a fault in the
+ * middle really happens and goes to the kernel's page-fault handler. A fault
+ * the handler does not fix surfaces here as `PageFaultError` and becomes
+ * `EFAULT` (or a partial count): the exception-table analogue.
+ */
+import { ADDR_END, alignDown4K, alignUp4K, hex, PAGE_SIZE_4K, toSafeIndex } from '../addr/index.js';
+import { Errno, LinuxError } from '../errno/index.js';
+import type { AddrSpace } from '../mm/index.js';
+import { type MappingFlags, MappingFlags as MF, PageFaultError, Privilege } from '../paging/index.js';
+import { accessUserMemory, userMmu } from './access.js';
+import type { AddrSpaceProvider } from './provider.js';
+
+export const KERNEL = Privilege.Kernel;
+
+export function efault(detail: string): LinuxError {
+  return new LinuxError(Errno.EFAULT, detail);
+}
+
+/** An untrusted address as a safe integer, or -1 when no user address can have that value. */
+export function addrOf(v: number | bigint): number {
+  return toSafeIndex(v) ?? -1;
+}
+
+/**
+ * axptr's `check_region`: alignment (`EFAULT`), then every byte in areas with
+ * `flags` (`EFAULT`), then population of the pages (its `ENOMEM`). A byte
+ * size that overflows or a range that wraps is `EFAULT`. Answers the space,
+ * for the access that follows.
+ */
+export function checkRegion(
+  provider: AddrSpaceProvider,
+  addr: number,
+  size: number,
+  align: number,
+  flags: MappingFlags,
+): AddrSpace {
+  if (addr < 0) throw efault('address not representable');
+  if (addr % align !== 0) throw efault(`${hex(addr)} not aligned to ${align}`);
+  if (!Number.isSafeInteger(size) || size < 0 || size > ADDR_END - addr) {
+    throw efault(`range ${hex(addr)}+${size} overflows`);
+  }
+  return provider.withAddrSpace((aspace) => {
+    if (!aspace.canAccessRange(addr, size, flags)) throw efault(`${hex(addr)}+${hex(size)} not accessible`);
+    const first = alignDown4K(addr);
+    aspace.populateArea(first, alignUp4K(addr + size) - first, flags & (MF.READ | MF.WRITE));
+    return aspace;
+  });
+}
+
+/** Runs an MMU access inside the user-access window; an unfixed fault becomes `EFAULT`. */
+export function userAccess<R>(fn: () => R): R {
+  try {
+    return accessUserMemory(fn);
+  } catch (e) {
+    if (e instanceof PageFaultError) throw efault(e.fault.toString());
+    throw e;
+  }
+}
+
+/** The space behind `provider` and how many bytes from `addr` lie in areas with `flags` (lock held only meanwhile). */
+export function probe(
+  provider: AddrSpaceProvider,
+  addr: number,
+  len: number,
+  flags: MappingFlags,
+): { aspace: AddrSpace; ok: number } {
+  return provider.withAddrSpace((aspace) => ({ aspace, ok: aspace.accessibleLength(addr, len, flags) }));
+}
+
+/**
+ * Copies user `[addr, addr + dst.length)` into `dst` until the first byte
+ * outside areas with `flags` or the first unfixable fault. Answers the bytes
+ * copied (a prefix of `dst`).
+ */
+export function copyInPrefix(
+  provider: AddrSpaceProvider,
+  addr: number,
+  dst: Uint8Array,
+  flags: MappingFlags,
+): number {
+  if (addr < 0 || dst.length > ADDR_END - addr) return 0;
+  const { aspace, ok } = probe(provider, addr, dst.length, flags);
+  if (ok === 0) return 0;
+  try {
+    accessUserMemory(() =>
+      userMmu(aspace).readBytes(addr, ok === dst.length ? dst : dst.subarray(0, ok), KERNEL),
+    );
+  } catch (e) {
+    if (e instanceof PageFaultError) return e.done;
+    throw e;
+  }
+  return ok;
+}
+
+/** The counterpart of {@link copyInPrefix} for stores: answers the bytes written. */
+export function copyOutPrefix(
+  provider: AddrSpaceProvider,
+  addr: number,
+  src: Uint8Array,
+  flags: MappingFlags,
+): number {
+  if (addr < 0 || src.length > ADDR_END - addr) return 0;
+  const { aspace, ok } = probe(provider, addr, src.length, flags);
+  if (ok === 0) return 0;
+  try {
+    accessUserMemory(() =>
+      userMmu(aspace).writeBytes(addr, ok === src.length ? src : src.subarray(0, ok), KERNEL),
+    );
+  } catch (e) {
+    if (e instanceof PageFaultError) return e.done;
+    throw e;
+  }
+  return ok;
+}
+
+/** Zeroes user `[addr, addr + len)` up to the first bad byte; answers the bytes zeroed. */
+export function fillPrefix(
+  provider: AddrSpaceProvider,
+  addr: number,
+  len: number,
+  flags: MappingFlags,
+): number {
+  if (addr < 0 || len > ADDR_END - addr) return 0;
+  const { aspace, ok } = probe(provider, addr, len, flags);
+  if (ok === 0) return 0;
+  try {
+    accessUserMemory(() => userMmu(aspace).fill(addr, ok, 0, KERNEL));
+  } catch (e) {
+    if (e instanceof PageFaultError) return e.done;
+    throw e;
+  }
+  return ok;
+}
+
+/** Bytes from `addr` to the end of its 4 KiB page. */
+export function toPageEnd(addr: number): number {
+  return PAGE_SIZE_4K - (addr % PAGE_SIZE_4K);
+}

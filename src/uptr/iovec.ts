@@ -1,0 +1,95 @@
+/**
+ * iovec import and scatter / gather copies (Linux's `import_iovec` and
+ * `iov_iter`).
+ *
+ * The whole array is copied into the kernel once and validated before any
+ * data moves: a count above {@link UIO_MAXIOV} or a negative length is
+ * `EINVAL`; a segment that does not lie inside the user address space
+ * (Linux's `access_ok`) is `EFAULT`; lengths are clamped so the total never
+ * passes {@link MAX_RW_COUNT}. Whether each segment is actually mapped is
+ * found out by the copy, which then reports a short count, as Linux does.
+ */
+import { hex, toSafeIndex } from '../addr/index.js';
+import { Errno, LinuxError } from '../errno/index.js';
+import { copyInPrefix, copyOutPrefix, efault } from './check.js';
+import { copyFromUser, USER_READ, USER_WRITE } from './copy.js';
+import type { AddrSpaceProvider } from './provider.js';
+
+/** Linux's UIO_MAXIOV. */
+export const UIO_MAXIOV = 1024;
+/** Linux's MAX_RW_COUNT: INT_MAX rounded down to a page. */
+export const MAX_RW_COUNT = 0x7fff_f000;
+/** `sizeof(struct iovec)` on a 64-bit target. */
+export const IOVEC_SIZE = 16;
+
+export interface IoSegment {
+  readonly base: number;
+  readonly len: number;
+}
+
+export interface ImportedIovec {
+  readonly segments: readonly IoSegment[];
+  /** Sum of the (clamped) lengths. */
+  readonly total: number;
+}
+
+/** Reads and validates `count` iovecs at user `addr`. */
+export function importIovec(
+  provider: AddrSpaceProvider,
+  addr: number | bigint,
+  count: number | bigint,
+): ImportedIovec {
+  const n = toSafeIndex(count);
+  if (n === undefined || n > UIO_MAXIOV) throw new LinuxError(Errno.EINVAL, `iovec count ${String(count)}`);
+  if (n === 0) return { segments: [], total: 0 };
+  const raw = new Uint8Array(n * IOVEC_SIZE);
+  if (copyFromUser(provider, raw, addr) !== 0) throw efault(`iovec array at ${String(addr)}`);
+  const view = new DataView(raw.buffer);
+  const userEnd = provider.withAddrSpace((as) => as.end);
+  const segments: IoSegment[] = [];
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const base = view.getBigUint64(i * IOVEC_SIZE, true);
+    const slen = view.getBigInt64(i * IOVEC_SIZE + 8, true);
+    if (slen < 0n) throw new LinuxError(Errno.EINVAL, `iovec ${i} has a negative length`);
+    // access_ok: the segment lies below the end of user space (a length of 0 only needs a valid base).
+    const b = toSafeIndex(base);
+    if (b === undefined || b > userEnd || slen > BigInt(userEnd - b)) {
+      throw efault(`iovec ${i}: ${hex(base)}+${hex(slen)} outside user space`);
+    }
+    let len = Number(slen);
+    if (len > MAX_RW_COUNT - total) len = MAX_RW_COUNT - total;
+    total += len;
+    segments.push({ base: b, len });
+  }
+  return { segments, total };
+}
+
+/**
+ * Gathers the segments' user bytes into `dst` (up to `dst.length`); answers
+ * how many bytes were copied, stopping at the first unreadable byte.
+ */
+export function copyFromIovec(provider: AddrSpaceProvider, iov: ImportedIovec, dst: Uint8Array): number {
+  let done = 0;
+  for (const s of iov.segments) {
+    const want = Math.min(s.len, dst.length - done);
+    if (want <= 0) break;
+    const got = copyInPrefix(provider, s.base, dst.subarray(done, done + want), USER_READ);
+    done += got;
+    if (got < want) break;
+  }
+  return done;
+}
+
+/** Scatters `src` over the segments; answers how many bytes were stored, stopping at the first unwritable byte. */
+export function copyToIovec(provider: AddrSpaceProvider, iov: ImportedIovec, src: Uint8Array): number {
+  let done = 0;
+  for (const s of iov.segments) {
+    const want = Math.min(s.len, src.length - done);
+    if (want <= 0) break;
+    const put = copyOutPrefix(provider, s.base, src.subarray(done, done + want), USER_WRITE);
+    done += put;
+    if (put < want) break;
+  }
+  return done;
+}
