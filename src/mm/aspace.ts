@@ -365,7 +365,7 @@ export class AddrSpace {
     const filled: number[] = [];
     try {
       for (const f of fills) {
-        this.pt.map(f.vaddr, reserved[next], PageSize.Size4K, f.area.flags);
+        this.pt.map(f.vaddr, reserved[next], PageSize.Size4K, this.pteFlags(f.area.flags));
         next++;
         filled.push(f.vaddr);
       }
@@ -400,7 +400,7 @@ export class AddrSpace {
       const frame = this.frames.alloc();
       if (frame === undefined) return this.refuse();
       try {
-        this.pt.map(page, frame, PageSize.Size4K, area.flags);
+        this.pt.map(page, frame, PageSize.Size4K, this.pteFlags(area.flags));
       } catch {
         this.frames.dealloc(frame);
         return this.refuse();
@@ -490,7 +490,7 @@ export class AddrSpace {
     try {
       for (const a of this.areas) {
         if (a.backend.kind === 'linear') {
-          child.pt.mapRegion(a.start, a.start - a.backend.paVaOffset, a.size, a.flags);
+          child.pt.mapRegion(a.start, a.start - a.backend.paVaOffset, a.size, this.pteFlags(a.flags));
           child.areas.insert(a.slice(a.start, a.end));
           continue;
         }
@@ -501,9 +501,9 @@ export class AddrSpace {
           if (p < 0) continue;
           const pteFlags = this.pt.flagsOf(v)!;
           const shared = pteFlags & ~MappingFlags.WRITE;
-          child.pt.map(v, p, PageSize.Size4K, shared);
+          child.pt.map(v, p, PageSize.Size4K, this.pteFlags(shared));
           this.frames.retain(p);
-          if (pteFlags !== shared) this.pt.protect(v, ro | (pteFlags & ~a.flags));
+          if (pteFlags !== shared) this.pt.protect(v, this.pteFlags(ro | (pteFlags & ~a.flags)));
         }
       }
     } catch (e) {
@@ -575,7 +575,7 @@ export class AddrSpace {
     const b: Backend = area.backend;
     if (b.kind === 'linear') {
       try {
-        this.pt.mapRegion(area.start, area.start - b.paVaOffset, area.size, area.flags);
+        this.pt.mapRegion(area.start, area.start - b.paVaOffset, area.size, this.pteFlags(area.flags));
       } catch (e) {
         throw asNoMemory(e);
       }
@@ -584,7 +584,8 @@ export class AddrSpace {
       const frames = this.allocFrames(n);
       let i = 0;
       try {
-        for (; i < n; i++) this.pt.map(area.start + i * PAGE_SIZE_4K, frames[i], PageSize.Size4K, area.flags);
+        const pte = this.pteFlags(area.flags);
+        for (; i < n; i++) this.pt.map(area.start + i * PAGE_SIZE_4K, frames[i], PageSize.Size4K, pte);
       } catch (e) {
         for (let k = 0; k < i; k++) this.pt.unmap(area.start + k * PAGE_SIZE_4K);
         for (const f of frames) this.frames.dealloc(f);
@@ -623,7 +624,7 @@ export class AddrSpace {
 
   private protectPages(a: MemoryArea, start: number, end: number, flags: MappingFlags): void {
     if (a.backend.kind === 'linear') {
-      this.pt.protectRegion(start, end - start, flags);
+      this.pt.protectRegion(start, end - start, this.pteFlags(flags));
       return;
     }
     for (let v = start; v < end; v += PAGE_SIZE_4K) {
@@ -631,13 +632,27 @@ export class AddrSpace {
       if (p < 0) continue;
       // A frame still shared copy-on-write stays read-only until written.
       const pte = this.frames.refCount(p) > 1 ? flags & ~MappingFlags.WRITE : flags;
-      this.pt.protect(v, pte);
+      this.pt.protect(v, this.pteFlags(pte));
     }
+  }
+
+  /**
+   * The entry flags that realise `flags` on this format. A format may encode
+   * some flag sets as an invalid entry that still holds the frame address
+   * (every format for EMPTY, AArch64 for anything without READ): the page
+   * would then read as unmapped, its frame would leak on unmap and its data
+   * would be lost. Such pages are mapped kernel-only read-only instead; the
+   * area flags (checked before any access is allowed) still refuse the user.
+   */
+  private pteFlags(flags: MappingFlags): MappingFlags {
+    return encodesPresent(this.pt.format, flags)
+      ? flags
+      : MappingFlags.READ | (flags & (MappingFlags.DEVICE | MappingFlags.UNCACHED));
   }
 
   /** A present page of a writable area mapped without WRITE: shared copy-on-write (or no longer shared). */
   private needsCowBreak(a: MemoryArea, page: number): boolean {
-    if ((a.flags & MappingFlags.WRITE) === 0) return false;
+    if ((this.pteFlags(a.flags) & MappingFlags.WRITE) === 0) return false;
     const f = this.pt.flagsOf(page);
     return f !== undefined && (f & MappingFlags.WRITE) === 0;
   }
@@ -645,13 +660,13 @@ export class AddrSpace {
   private copyOnWrite(a: MemoryArea, page: number, frame: number): void {
     const old = this.pt.translate(page);
     this.mem.copy(frame, old, PAGE_SIZE_4K);
-    this.pt.remap(page, frame, a.flags);
+    this.pt.remap(page, frame, this.pteFlags(a.flags));
     this.frames.release(old);
     this.faultStats.cowCopy++;
   }
 
   private reuseOnWrite(a: MemoryArea, page: number): void {
-    this.pt.protect(page, a.flags);
+    this.pt.protect(page, this.pteFlags(a.flags));
     this.faultStats.cowReuse++;
   }
 
@@ -694,7 +709,7 @@ export class AddrSpace {
     try {
       need.forEach((n, i) => {
         if (n.kind === 'fill') {
-          this.pt.map(n.vaddr, frames[i], PageSize.Size4K, n.area.flags);
+          this.pt.map(n.vaddr, frames[i], PageSize.Size4K, this.pteFlags(n.area.flags));
           filled.push(n.vaddr);
         }
       });
@@ -708,7 +723,11 @@ export class AddrSpace {
         const old = this.pt.translate(n.vaddr);
         this.mem.copy(frames[i], old, PAGE_SIZE_4K);
         // Keep the page's own (possibly read-only) flags: this is a kernel write, not a user one.
-        this.pt.remap(n.vaddr, frames[i], this.pt.flagsOf(n.vaddr)! | (n.area.flags & MappingFlags.WRITE));
+        this.pt.remap(
+          n.vaddr,
+          frames[i],
+          this.pteFlags(this.pt.flagsOf(n.vaddr)! | (n.area.flags & MappingFlags.WRITE)),
+        );
         this.frames.release(old);
       }
     });
@@ -719,6 +738,24 @@ export class AddrSpace {
   private leafSpan(level: number): number {
     return PAGE_SIZE_4K * 512 ** (this.pt.levels - 1 - level);
   }
+}
+
+// Per format, per flag value (0..ALL): 1 when a leaf entry with those flags is valid, -1 when not.
+const presentCache = new WeakMap<PteFormat, Int8Array>();
+
+/** True when the format encodes a leaf with `flags` as a present (valid) entry. */
+function encodesPresent(format: PteFormat, flags: MappingFlags): boolean {
+  let cache = presentCache.get(format);
+  if (cache === undefined) {
+    cache = new Int8Array(MappingFlags.ALL + 1);
+    presentCache.set(format, cache);
+  }
+  const i = flags & MappingFlags.ALL;
+  if (cache[i] === 0) {
+    const e = format.newPage(0x1000, i, false);
+    cache[i] = format.isPresent(Number(e & 0xffff_ffffn), Number(e >> 32n)) ? 1 : -1;
+  }
+  return cache[i] === 1;
 }
 
 /** Page-table allocation failures become `ENOMEM`; other errors pass through. */
