@@ -300,6 +300,9 @@ export class AddrSpace {
   }
 
   private checkAccess(start: number, end: number, flags: MappingFlags): boolean {
+    // Fast path: one area holds the whole range (no iterator).
+    const first = this.areas.find(start);
+    if (first !== undefined && end <= first.end) return (first.flags & flags) === flags;
     let at = start;
     for (const a of this.areas.iterFrom(at)) {
       if (a.start > at) return false;
@@ -317,6 +320,9 @@ export class AddrSpace {
    */
   accessibleLength(start: number, size: number, flags: MappingFlags): number {
     const end = start + size;
+    const first = this.areas.find(start);
+    if (first === undefined || (first.flags & flags) !== flags) return 0;
+    if (end <= first.end) return size;
     let at = start;
     for (const a of this.areas.iterFrom(at)) {
       if (at >= end || a.start > at || (a.flags & flags) !== flags) break;

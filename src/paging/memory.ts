@@ -119,7 +119,7 @@ export class PhysMemory {
 }
 
 // Frame states in FrameAllocator.state.
-const FREE_CLEAN = 0; // free and known to be all zero
+// 0: free and known to be all zero (the initial state of every frame).
 const FREE_DIRTY = 1; // free, was used, must be zeroed before it is handed out
 const USED = 2;
 

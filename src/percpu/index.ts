@@ -92,6 +92,16 @@ export class Machine {
     }
   }
 
+  /** Closure-free form of {@link pin} for hot paths: pair every call with {@link unpin} in a `finally`. */
+  pinEnter(): void {
+    this.pinned++;
+  }
+
+  unpin(): void {
+    if (this.pinned === 0) throw new PerCpuError('unpin without a matching pinEnter');
+    this.pinned--;
+  }
+
   /** @internal registers a variable so that {@link setCpuCount} resizes it. */
   register(v: Resizable): void {
     this.variables.push(v);

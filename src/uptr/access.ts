@@ -29,20 +29,22 @@ export function isAccessingUserMemory(): boolean {
  * both afterwards, also when `fn` throws.
  */
 export function accessUserMemory<R>(fn: () => R): R {
-  return ACCESSING_USER_MEM.withCurrent((cell) => {
-    // The CPU's user-access window mirrors the flag (userMmu() opens it on an MMU made inside fn).
-    const outer = cell.value;
-    const mmu = CPU_MMU.readCurrent();
-    cell.value = true;
-    if (mmu !== null) mmu.userAccessAllowed = true;
-    try {
-      return fn();
-    } finally {
-      cell.value = outer;
-      const now = CPU_MMU.readCurrent();
-      if (now !== null) now.userAccessAllowed = outer;
-    }
-  });
+  // Hot path (every user access): no closures, no allocation.
+  // The CPU's user-access window mirrors the flag (userMmu() opens it on an MMU made inside fn).
+  const machine = ACCESSING_USER_MEM.machine;
+  const outer = ACCESSING_USER_MEM.readCurrent();
+  ACCESSING_USER_MEM.writeCurrent(true);
+  const mmu = CPU_MMU.readCurrent();
+  if (mmu !== null) mmu.userAccessAllowed = true;
+  machine.pinEnter();
+  try {
+    return fn();
+  } finally {
+    machine.unpin();
+    ACCESSING_USER_MEM.writeCurrent(outer);
+    const now = CPU_MMU.readCurrent();
+    if (now !== null) now.userAccessAllowed = outer;
+  }
 }
 
 /**

@@ -10,9 +10,22 @@
 import { ADDR_END, alignDown4K, alignUp4K, hex, PAGE_SIZE_4K, toSafeIndex } from '../addr/index.js';
 import { Errno, LinuxError } from '../errno/index.js';
 import type { AddrSpace } from '../mm/index.js';
-import { type MappingFlags, MappingFlags as MF, PageFaultError, Privilege } from '../paging/index.js';
+import {
+  type MappingFlags,
+  MappingFlags as MF,
+  type Mmu,
+  PageFaultError,
+  Privilege,
+} from '../paging/index.js';
 import { accessUserMemory, userMmu } from './access.js';
+import { c_char, encodeToBytes, i16, i32, type Layout, u8, u16, u32 } from './layout.js';
 import type { AddrSpaceProvider } from './provider.js';
+
+// Scratch for decoding small values: a DataView over a small on-heap typed
+// array would force V8 to move its storage off-heap on every call.
+const SCRATCH_SIZE = 256;
+const scratch = new Uint8Array(new ArrayBuffer(SCRATCH_SIZE));
+const scratchView = new DataView(scratch.buffer);
 
 export const KERNEL = Privilege.Kernel;
 
@@ -139,4 +152,37 @@ export function fillPrefix(
 /** Bytes from `addr` to the end of its 4 KiB page. */
 export function toPageEnd(addr: number): number {
   return PAGE_SIZE_4K - (addr % PAGE_SIZE_4K);
+}
+
+/** Reads one value through the MMU; primitives go straight to the MMU's loads. */
+export function load<T>(mmu: Mmu, addr: number, layout: Layout<T>): T {
+  switch (layout as Layout<unknown>) {
+    case u32:
+      return mmu.read32(addr, KERNEL) as T;
+    case u8:
+    case c_char:
+      return mmu.read8(addr, KERNEL) as T;
+    case u16:
+      return mmu.read16(addr, KERNEL) as T;
+    case i32:
+      return (mmu.read32(addr, KERNEL) | 0) as T;
+    case i16:
+      return ((mmu.read16(addr, KERNEL) << 16) >> 16) as T;
+  }
+  if (layout.size <= SCRATCH_SIZE) {
+    mmu.readBytes(addr, scratch.subarray(0, layout.size), KERNEL);
+    return layout.decode(scratchView, 0);
+  }
+  const bytes = new Uint8Array(new ArrayBuffer(layout.size));
+  mmu.readBytes(addr, bytes, KERNEL);
+  return layout.decode(new DataView(bytes.buffer), 0);
+}
+
+/** Writes one value through the MMU, padding zeroed; a multi-page value is checked whole before any byte is stored. */
+export function store<T>(mmu: Mmu, addr: number, layout: Layout<T>, value: T): void {
+  if (layout === (u32 as Layout<unknown>) || layout === (i32 as Layout<unknown>)) {
+    mmu.write32(addr, (value as number) >>> 0, KERNEL);
+    return;
+  }
+  mmu.writeBytes(addr, encodeToBytes(layout, value), KERNEL);
 }

@@ -14,7 +14,17 @@ import { ADDR_END, alignDown4K, alignUp4K, hex, toSafeIndex } from '../addr/inde
 import { Errno, LinuxError } from '../errno/index.js';
 import { MappingFlags as MF, PageFaultError } from '../paging/index.js';
 import { accessUserMemory, userMmu } from './access.js';
-import { addrOf, copyInPrefix, copyOutPrefix, efault, fillPrefix, KERNEL } from './check.js';
+import {
+  addrOf,
+  copyInPrefix,
+  copyOutPrefix,
+  efault,
+  fillPrefix,
+  KERNEL,
+  load,
+  probe,
+  userAccess,
+} from './check.js';
 import { decodeFromBytes, encodeToBytes, type Layout } from './layout.js';
 import type { AddrSpaceProvider } from './provider.js';
 
@@ -64,11 +74,11 @@ export function clearUser(provider: AddrSpaceProvider, addr: number | bigint, n:
 
 /** Reads one `T` from user memory (any alignment); `EFAULT` unless every byte is readable. */
 export function readVal<T>(provider: AddrSpaceProvider, addr: number | bigint, layout: Layout<T>): T {
-  const bytes = new Uint8Array(layout.size);
-  if (copyInPrefix(provider, addrOf(addr), bytes, USER_READ) !== layout.size) {
-    throw efault(`read of ${layout.name} at ${hexOf(addr)}`);
-  }
-  return decodeFromBytes(layout, bytes);
+  const a = addrOf(addr);
+  if (a < 0 || layout.size > ADDR_END - a) throw efault(`read of ${layout.name} at ${hexOf(addr)}`);
+  const { aspace, ok } = probe(provider, a, layout.size, USER_READ);
+  if (ok !== layout.size) throw efault(`read of ${layout.name} at ${hex(a)}`);
+  return userAccess(() => load(userMmu(aspace), a, layout));
 }
 
 /**

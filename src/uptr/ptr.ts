@@ -22,46 +22,15 @@
 import { alignDown4K, hex, PAGE_SIZE_4K, toSafeIndex, type VirtAddr } from '../addr/index.js';
 import { Errno, LinuxError } from '../errno/index.js';
 import type { AddrSpace } from '../mm/index.js';
-import { MappingFlags, type Mmu, PageFaultError } from '../paging/index.js';
+import { MappingFlags, PageFaultError } from '../paging/index.js';
 import { accessUserMemory, userMmu } from './access.js';
-import { addrOf, checkRegion, efault, KERNEL, userAccess } from './check.js';
-import { c_char, i16, i32, type Layout, u8, u16, u32 } from './layout.js';
+import { addrOf, checkRegion, efault, KERNEL, load, store, userAccess } from './check.js';
+import type { Layout } from './layout.js';
 import type { AddrSpaceProvider } from './provider.js';
 
 const READ = MappingFlags.READ;
 const READ_WRITE = MappingFlags.READ | MappingFlags.WRITE;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Reads one value through the MMU; primitives go straight to the MMU's loads. */
-function load<T>(mmu: Mmu, addr: number, layout: Layout<T>): T {
-  switch (layout as Layout<unknown>) {
-    case u32:
-      return mmu.read32(addr, KERNEL) as T;
-    case u8:
-    case c_char:
-      return mmu.read8(addr, KERNEL) as T;
-    case u16:
-      return mmu.read16(addr, KERNEL) as T;
-    case i32:
-      return (mmu.read32(addr, KERNEL) | 0) as T;
-    case i16:
-      return ((mmu.read16(addr, KERNEL) << 16) >> 16) as T;
-  }
-  const bytes = new Uint8Array(layout.size);
-  mmu.readBytes(addr, bytes, KERNEL);
-  return layout.decode(new DataView(bytes.buffer), 0);
-}
-
-/** Writes one value through the MMU, padding zeroed; a multi-page value is checked whole before any byte is stored. */
-function store<T>(mmu: Mmu, addr: number, layout: Layout<T>, value: T): void {
-  if (layout === (u32 as Layout<unknown>) || layout === (i32 as Layout<unknown>)) {
-    mmu.write32(addr, (value as number) >>> 0, KERNEL);
-    return;
-  }
-  const bytes = new Uint8Array(layout.size);
-  layout.encode(new DataView(bytes.buffer), 0, value);
-  mmu.writeBytes(addr, bytes, KERNEL);
-}
 
 /** A checked reference to one `T` in user memory. */
 export class UserRef<T> {
