@@ -178,11 +178,26 @@ export function load<T>(mmu: Mmu, addr: number, layout: Layout<T>): T {
   return layout.decode(new DataView(bytes.buffer), 0);
 }
 
-/** Writes one value through the MMU, padding zeroed; a multi-page value is checked whole before any byte is stored. */
+/** Writes one value through the MMU, padding zeroed; every page of a multi-page value is translated before any byte is stored. */
 export function store<T>(mmu: Mmu, addr: number, layout: Layout<T>, value: T): void {
   if (layout === (u32 as Layout<unknown>) || layout === (i32 as Layout<unknown>)) {
     mmu.write32(addr, (value as number) >>> 0, KERNEL);
     return;
   }
-  mmu.writeBytes(addr, encodeToBytes(layout, value), KERNEL);
+  const bytes = encodeToBytes(layout, value);
+  prefaultForWrite(mmu, addr, bytes.length);
+  mmu.writeBytes(addr, bytes, KERNEL);
+}
+
+/**
+ * Translates every page of `[addr, addr + len)` for a write (the fault
+ * handler fills or un-shares them) before any byte is stored, so a page that
+ * went away since the check fails the whole store instead of its tail
+ * (`writeBytes` alone stores page by page).
+ */
+export function prefaultForWrite(mmu: Mmu, addr: number, len: number): void {
+  if (len === 0 || alignDown4K(addr) === alignDown4K(addr + len - 1)) return;
+  for (let p = alignDown4K(addr); p < addr + len; p += PAGE_SIZE_4K) {
+    mmu.resolveForAtomic(Math.max(p, addr), KERNEL);
+  }
 }

@@ -46,12 +46,20 @@ export function importIovec(
   if (copyFromUser(provider, raw, addr) !== 0) throw efault(`iovec array at ${String(addr)}`);
   const view = new DataView(raw.buffer);
   const userEnd = provider.withAddrSpace((as) => as.end);
+  // Linux's order: every length is checked (EINVAL) before any address (EFAULT).
+  const lens: bigint[] = [];
+  for (let i = 0; i < n; i++) {
+    const slen = view.getBigInt64(i * IOVEC_SIZE + 8, true);
+    if (slen < 0n) throw new LinuxError(Errno.EINVAL, `iovec ${i} has a negative length`);
+    lens.push(slen);
+  }
   const segments: IoSegment[] = [];
   let total = 0;
   for (let i = 0; i < n; i++) {
     const base = view.getBigUint64(i * IOVEC_SIZE, true);
-    const slen = view.getBigInt64(i * IOVEC_SIZE + 8, true);
-    if (slen < 0n) throw new LinuxError(Errno.EINVAL, `iovec ${i} has a negative length`);
+    // A single segment is clamped before its range is checked (Linux's import_ubuf); several are checked whole.
+    let slen = lens[i];
+    if (n === 1 && slen > BigInt(MAX_RW_COUNT)) slen = BigInt(MAX_RW_COUNT);
     // access_ok: the segment lies below the end of user space (a length of 0 only needs a valid base).
     const b = toSafeIndex(base);
     if (b === undefined || b > userEnd || slen > BigInt(userEnd - b)) {
@@ -72,8 +80,9 @@ export function importIovec(
 export function copyFromIovec(provider: AddrSpaceProvider, iov: ImportedIovec, dst: Uint8Array): number {
   let done = 0;
   for (const s of iov.segments) {
+    if (done >= dst.length) break;
     const want = Math.min(s.len, dst.length - done);
-    if (want <= 0) break;
+    if (want === 0) continue; // an empty segment ends nothing (Linux skips it)
     const got = copyInPrefix(provider, s.base, dst.subarray(done, done + want), USER_READ);
     done += got;
     if (got < want) break;
@@ -85,8 +94,9 @@ export function copyFromIovec(provider: AddrSpaceProvider, iov: ImportedIovec, d
 export function copyToIovec(provider: AddrSpaceProvider, iov: ImportedIovec, src: Uint8Array): number {
   let done = 0;
   for (const s of iov.segments) {
+    if (done >= src.length) break;
     const want = Math.min(s.len, src.length - done);
-    if (want <= 0) break;
+    if (want === 0) continue; // an empty segment ends nothing (Linux skips it)
     const put = copyOutPrefix(provider, s.base, src.subarray(done, done + want), USER_WRITE);
     done += put;
     if (put < want) break;

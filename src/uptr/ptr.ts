@@ -24,7 +24,7 @@ import { Errno, LinuxError } from '../errno/index.js';
 import type { AddrSpace } from '../mm/index.js';
 import { MappingFlags, PageFaultError } from '../paging/index.js';
 import { accessUserMemory, userMmu } from './access.js';
-import { addrOf, checkRegion, efault, KERNEL, load, store, userAccess } from './check.js';
+import { addrOf, checkRegion, efault, KERNEL, load, prefaultForWrite, store, userAccess } from './check.js';
 import type { Layout } from './layout.js';
 import type { AddrSpaceProvider } from './provider.js';
 
@@ -91,7 +91,11 @@ export class UserSlice<T> {
         `write of ${bytes.length} bytes at ${offset} past a ${this.byteLength}-byte slice`,
       );
     }
-    userAccess(() => userMmu(this.aspace).writeBytes(this.addr + offset, bytes, KERNEL));
+    userAccess(() => {
+      const mmu = userMmu(this.aspace);
+      prefaultForWrite(mmu, this.addr + offset, bytes.length); // all or nothing
+      mmu.writeBytes(this.addr + offset, bytes, KERNEL);
+    });
   }
 
   /** A copy of every element, read in one pass. */

@@ -111,9 +111,11 @@ export interface StringArrayLimits {
 /**
  * A NULL-terminated array of string pointers (argv / envp), each string read
  * once. A NULL array is empty (as Linux treats `execve(path, NULL, …)`).
- * `E2BIG` when a string is longer than `maxStringLen` or the array passes
- * `maxStrings` or `maxTotal`; `EFAULT` when a pointer or a string cannot be
- * read. Answers the strings as bytes without their NULs.
+ * In Linux's order: every pointer is fetched first (`EFAULT` when one cannot
+ * be, `E2BIG` past `maxStrings`), then the strings are copied from the last
+ * to the first: `E2BIG` when one is longer than `maxStringLen` or the total
+ * passes `maxTotal`, `EFAULT` when one cannot be read. Answers the strings as
+ * bytes without their NULs, in array order.
  */
 export function readStringArray(
   provider: AddrSpaceProvider,
@@ -123,20 +125,27 @@ export function readStringArray(
   const maxStrings = limits.maxStrings ?? MAX_ARG_STRINGS;
   const maxLen = limits.maxStringLen ?? MAX_ARG_STRLEN;
   const maxTotal = limits.maxTotal ?? ARG_MAX;
-  const out: Uint8Array[] = [];
   const base = addrOf(addr);
-  if (base === 0) return out;
+  if (base === 0) return [];
   if (base < 0) throw efault(`not an address: ${String(addr)}`);
-  const buf = new Uint8Array(maxLen);
-  let total = 0;
+  const ptrs: bigint[] = [];
   for (let i = 0; ; i++) {
     const ptr = readVal(provider, base + i * 8, usize);
-    if (ptr === 0n) return out;
+    if (ptr === 0n) break;
     if (i >= maxStrings) throw new LinuxError(Errno.E2BIG, `more than ${maxStrings} strings`);
-    const n = strncpyFromUser(provider, buf, ptr, maxLen);
-    if (n === maxLen) throw new LinuxError(Errno.E2BIG, `string ${i} longer than ${maxLen - 1} bytes`);
-    total += n + 1 + 8;
-    if (total > maxTotal) throw new LinuxError(Errno.E2BIG, `strings exceed ${maxTotal} bytes`);
-    out.push(buf.slice(0, n));
+    ptrs.push(ptr);
   }
+  // The pointers themselves count against the total (Linux's bprm_stack_limits).
+  let total = ptrs.length * 8;
+  if (total > maxTotal) throw new LinuxError(Errno.E2BIG, `${ptrs.length} pointers exceed ${maxTotal} bytes`);
+  const buf = new Uint8Array(maxLen);
+  const out: Uint8Array[] = new Array(ptrs.length);
+  for (let i = ptrs.length - 1; i >= 0; i--) {
+    const n = strncpyFromUser(provider, buf, ptrs[i], maxLen);
+    if (n === maxLen) throw new LinuxError(Errno.E2BIG, `string ${i} longer than ${maxLen - 1} bytes`);
+    total += n + 1;
+    if (total > maxTotal) throw new LinuxError(Errno.E2BIG, `strings exceed ${maxTotal} bytes`);
+    out[i] = buf.slice(0, n);
+  }
+  return out;
 }

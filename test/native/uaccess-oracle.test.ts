@@ -631,21 +631,8 @@ const CASES: Record<string, () => number> = {
  * is the fixture's): each stays a `test.todo` until the helper is changed.
  */
 const DISCREPANCIES: Record<string, string> = {
-  writev_seg0_kernel_seg1_negative:
-    'native -EINVAL, ours -EFAULT: Linux copies the whole iovec array and rejects any negative length ' +
-    '(copy_iovec_from_user) before it checks any segment with access_ok; importIovec checks segment by ' +
-    'segment, so segment 0 outside user space fails first',
-  writev_len_past_user_space:
-    'native 2147479552, ours -EFAULT: for a single segment Linux takes the import_ubuf path, which clamps ' +
-    'the length to MAX_RW_COUNT before access_ok; importIovec runs access_ok on the unclamped length ' +
-    '(as Linux does for 2 or more segments, see writev_2_segments_len_past_user_space)',
-  execve_argv_bad_string_then_too_long:
-    'native -E2BIG, ours -EFAULT: Linux copies argv strings last to first (copy_strings), so the ' +
-    'too-long argv[1] is met before the unreadable argv[0]; readStringArray goes first to last',
-  execve_argv_too_long_then_unterminated:
-    'native -EFAULT, ours -E2BIG: Linux reads every pointer of argv (count) before any string, so the ' +
-    'unreadable terminating slot fails first; readStringArray reads each string as soon as it reads ' +
-    'its pointer',
+  // Empty: importIovec checks every length before any address and clamps a single segment before
+  // its range check; readStringArray fetches every pointer first and copies strings last to first.
 };
 
 function render(r: number): string {
