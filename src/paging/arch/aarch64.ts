@@ -40,6 +40,7 @@
  */
 import { MappingFlags } from '../flags.js';
 import type { PteFormat } from '../pte.js';
+import { inPlacePaddr, join, TWO_32, withInPlacePaddr } from './common.js';
 
 /** The AttrIndx values the encoder uses (the crate's `MemAttr`). */
 export const MemAttr = {
@@ -80,12 +81,6 @@ const UXN_HI = 1 << (54 - 32);
 const PA_LO_MASK = 0xffff_f000;
 /** Address bits 32..47 (bits 0..15 of `hi`). */
 const PA_HI_MASK = 0x0000_ffff;
-
-const TWO_32 = 0x1_0000_0000;
-
-function join(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-}
 
 function memAttrBits(idx: MemAttr): number {
   const bits = idx << ATTR_SHIFT;
@@ -132,9 +127,7 @@ export const A64_FORMAT: PteFormat = {
   },
 
   setPaddr(lo: number, hi: number, paddr: number): bigint {
-    const newLo = (lo & ~PA_LO_MASK) | (paddr & PA_LO_MASK);
-    const newHi = (hi & ~PA_HI_MASK) | (Math.floor(paddr / TWO_32) & PA_HI_MASK);
-    return join(newLo, newHi);
+    return withInPlacePaddr(lo, hi, paddr, PA_LO_MASK, PA_HI_MASK);
   },
 
   setFlags(lo: number, hi: number, flags: MappingFlags, isHuge: boolean): bigint {
@@ -144,7 +137,7 @@ export const A64_FORMAT: PteFormat = {
   },
 
   paddr(lo: number, hi: number): number {
-    return (hi & PA_HI_MASK) * TWO_32 + ((lo & PA_LO_MASK) >>> 0);
+    return inPlacePaddr(lo, hi, PA_LO_MASK, PA_HI_MASK);
   },
 
   flags(lo: number, hi: number): MappingFlags {

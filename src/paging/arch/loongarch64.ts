@@ -38,6 +38,7 @@
  */
 import { MappingFlags } from '../flags.js';
 import type { PteFormat } from '../pte.js';
+import { inPlacePaddr, join, TWO_32, withInPlacePaddr } from './common.js';
 
 const READ = MappingFlags.READ;
 const WRITE = MappingFlags.WRITE;
@@ -64,12 +65,6 @@ const NX_HI = 1 << (62 - 32);
 const PA_LO_MASK = 0xffff_f000;
 /** Address bits 32..47 (bits 0..15 of `hi`). */
 const PA_HI_MASK = 0x0000_ffff;
-
-const TWO_32 = 0x1_0000_0000;
-
-function join(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-}
 
 function flagsLo(flags: MappingFlags): number {
   if (flags === 0) return 0;
@@ -107,9 +102,7 @@ export const LA64_FORMAT: PteFormat = {
   },
 
   setPaddr(lo: number, hi: number, paddr: number): bigint {
-    const newLo = (lo & ~PA_LO_MASK) | (paddr & PA_LO_MASK);
-    const newHi = (hi & ~PA_HI_MASK) | (Math.floor(paddr / TWO_32) & PA_HI_MASK);
-    return join(newLo, newHi);
+    return withInPlacePaddr(lo, hi, paddr, PA_LO_MASK, PA_HI_MASK);
   },
 
   setFlags(lo: number, hi: number, flags: MappingFlags, isHuge: boolean): bigint {
@@ -119,7 +112,7 @@ export const LA64_FORMAT: PteFormat = {
   },
 
   paddr(lo: number, hi: number): number {
-    return (hi & PA_HI_MASK) * TWO_32 + ((lo & PA_LO_MASK) >>> 0);
+    return inPlacePaddr(lo, hi, PA_LO_MASK, PA_HI_MASK);
   },
 
   flags(lo: number, hi: number): MappingFlags {

@@ -42,6 +42,7 @@
  */
 import { MappingFlags } from '../flags.js';
 import type { PagingArch, PteFormat } from '../pte.js';
+import { join, TWO_32 } from './common.js';
 
 const READ = MappingFlags.READ;
 const WRITE = MappingFlags.WRITE;
@@ -61,12 +62,7 @@ const PPN_LO_MASK = 0xffff_fc00;
 /** PPN bits 32..53 of the entry (bits 0..21 of `hi`): paddr bits 34..55. */
 const PPN_HI_MASK = 0x003f_ffff;
 
-const TWO_32 = 0x1_0000_0000;
 const TWO_34 = 0x4_0000_0000;
-
-function join(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-}
 
 /** Low half of `paddr >> 2`, masked to the PPN field. */
 function ppnLo(paddr: number): number {
