@@ -74,32 +74,39 @@ export function importIovec(
 }
 
 /**
- * Gathers the segments' user bytes into `dst` (up to `dst.length`); answers
- * how many bytes were copied, stopping at the first unreadable byte.
+ * Runs `copy` over the segments in order on consecutive pieces of a kernel
+ * buffer of `len` bytes; stops when the buffer is done or a piece is short.
  */
-export function copyFromIovec(provider: AddrSpaceProvider, iov: ImportedIovec, dst: Uint8Array): number {
+function eachSegment(
+  iov: ImportedIovec,
+  len: number,
+  copy: (base: number, from: number, count: number) => number,
+): number {
   let done = 0;
   for (const s of iov.segments) {
-    if (done >= dst.length) break;
-    const want = Math.min(s.len, dst.length - done);
+    if (done >= len) break;
+    const want = Math.min(s.len, len - done);
     if (want === 0) continue; // an empty segment ends nothing (Linux skips it)
-    const got = copyInPrefix(provider, s.base, dst.subarray(done, done + want), USER_READ);
-    done += got;
-    if (got < want) break;
+    const moved = copy(s.base, done, want);
+    done += moved;
+    if (moved < want) break;
   }
   return done;
 }
 
+/**
+ * Gathers the segments' user bytes into `dst` (up to `dst.length`); answers
+ * how many bytes were copied, stopping at the first unreadable byte.
+ */
+export function copyFromIovec(provider: AddrSpaceProvider, iov: ImportedIovec, dst: Uint8Array): number {
+  return eachSegment(iov, dst.length, (base, from, count) =>
+    copyInPrefix(provider, base, dst.subarray(from, from + count), USER_READ),
+  );
+}
+
 /** Scatters `src` over the segments; answers how many bytes were stored, stopping at the first unwritable byte. */
 export function copyToIovec(provider: AddrSpaceProvider, iov: ImportedIovec, src: Uint8Array): number {
-  let done = 0;
-  for (const s of iov.segments) {
-    if (done >= src.length) break;
-    const want = Math.min(s.len, src.length - done);
-    if (want === 0) continue; // an empty segment ends nothing (Linux skips it)
-    const put = copyOutPrefix(provider, s.base, src.subarray(done, done + want), USER_WRITE);
-    done += put;
-    if (put < want) break;
-  }
-  return done;
+  return eachSegment(iov, src.length, (base, from, count) =>
+    copyOutPrefix(provider, base, src.subarray(from, from + count), USER_WRITE),
+  );
 }
