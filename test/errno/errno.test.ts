@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -31,6 +29,7 @@ import {
   unwrap,
 } from 'axptr/errno';
 import fc from 'fast-check';
+import { buildAndRun, findCompiler } from '../support/native.js';
 
 const NATIVE_DIR = fileURLToPath(new URL('../../fixtures/native/', import.meta.url));
 const TABLE_TEXT = readFileSync(join(NATIVE_DIR, 'errno_table.txt'), 'utf8');
@@ -128,32 +127,9 @@ describe('errno table against fixtures/native/errno_table.txt', () => {
       t.skip('no C compiler: neither cc nor gcc is on PATH, so the native oracle cannot be rebuilt');
       return;
     }
-    const dir = mkdtempSync(join(tmpdir(), 'axptr-errno-'));
-    try {
-      const exe = join(dir, 'errno_table');
-      execFileSync(compiler, ['-O0', '-o', exe, join(NATIVE_DIR, 'errno_table.c')], { stdio: 'pipe' });
-      const out = execFileSync(exe, { encoding: 'utf8' });
-      assert.equal(out, TABLE_TEXT);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    assert.equal(buildAndRun(compiler, 'errno_table.c', '-O0'), TABLE_TEXT);
   });
 });
-
-function findCompiler(): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter((d) => d.length > 0);
-  for (const name of ['cc', 'gcc']) {
-    for (const dir of dirs) {
-      try {
-        execFileSync(join(dir, name), ['--version'], { stdio: 'ignore' });
-        return join(dir, name);
-      } catch {
-        // not here (or not runnable); keep looking
-      }
-    }
-  }
-  return undefined;
-}
 
 describe('aliases', () => {
   test('ERRNO_ALIASES lists exactly EWOULDBLOCK and EDEADLOCK', () => {

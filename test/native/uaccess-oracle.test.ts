@@ -17,10 +17,9 @@
  * shows up once the helper is fixed.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { release, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
@@ -41,6 +40,7 @@ import { Errno, errnoName, LinuxError, syscallReturn } from 'axptr/errno';
 import { installPageFaultHandler } from 'axptr/kernel';
 import { AddrSpace } from 'axptr/mm';
 import { FrameAllocator, MappingFlags, PhysMemory, PTE_FORMATS } from 'axptr/paging';
+import { buildAndRun, findCompiler } from '../support/native.js';
 
 const NATIVE_DIR = fileURLToPath(new URL('../../fixtures/native/', import.meta.url));
 const ORACLE_TEXT = readFileSync(join(NATIVE_DIR, 'uaccess_oracle.txt'), 'utf8');
@@ -682,34 +682,11 @@ describe('uaccess helpers against fixtures/native/uaccess_oracle.txt', () => {
       t.skip(`the oracle's fixture is from x86-64 Linux, not ${process.platform}/${process.arch}`);
       return;
     }
-    const dir = mkdtempSync(join(tmpdir(), 'axptr-uaccess-'));
-    try {
-      const exe = join(dir, 'uaccess_oracle');
-      execFileSync(compiler, ['-O1', '-o', exe, join(NATIVE_DIR, 'uaccess_oracle.c')], { stdio: 'pipe' });
-      const out = execFileSync(exe, { encoding: 'utf8' });
-      assert.equal(
-        out,
-        ORACLE_TEXT,
-        `the oracle answers differently on Linux ${release()}; the fixture is from Linux 6.18 on x86-64 ` +
-          'with 4-level paging (fixtures/native/README.md)',
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    assert.equal(
+      buildAndRun(compiler, 'uaccess_oracle.c'),
+      ORACLE_TEXT,
+      `the oracle answers differently on Linux ${release()}; the fixture is from Linux 6.18 on x86-64 ` +
+        'with 4-level paging (fixtures/native/README.md)',
+    );
   });
 });
-
-function findCompiler(): string | undefined {
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter((d) => d.length > 0);
-  for (const name of ['cc', 'gcc']) {
-    for (const dir of dirs) {
-      try {
-        execFileSync(join(dir, name), ['--version'], { stdio: 'ignore' });
-        return join(dir, name);
-      } catch {
-        // not here (or not runnable); keep looking
-      }
-    }
-  }
-  return undefined;
-}
