@@ -16,6 +16,12 @@
  *   are first touched, and pages still shared copy-on-write stay read-only.
  * - `fork` shares private frames copy-on-write (axmm's `cow` feature) and
  *   gives linear areas to the child as the same linear mapping.
+ * - pages whose flags a format cannot encode as a valid entry (EMPTY on
+ *   every format, anything without READ on AArch64; e.g. PROT_NONE) are
+ *   mapped kernel-only read-only instead of with an invalid entry, so they
+ *   keep their frame and data; the area flags still refuse every user access.
+ *   Write- or execute-only pages on AArch64 get READ added, as Linux's arm64
+ *   port does, so they stay usable.
  * - `read` / `write` (the kernel's own copies) fill lazy pages and break
  *   copy-on-write sharing instead of failing with `EFAULT` on an untouched
  *   page; they ignore the area permissions, as a loader needs.
@@ -450,7 +456,10 @@ export class AddrSpace {
       const chunk = Math.min(buf.length - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
       const p = this.pt.translate(v);
       if (p < 0) buf.fill(0, done, done + chunk);
-      else buf.set(this.mem.bytes.subarray(p - this.mem.base, p - this.mem.base + chunk), done);
+      else {
+        const off = this.ramOffset(p, chunk);
+        buf.set(this.mem.bytes.subarray(off, off + chunk), done);
+      }
       done += chunk;
     }
   }
@@ -466,12 +475,18 @@ export class AddrSpace {
     const first = start - (start % PAGE_SIZE_4K);
     const last = alignUp(start + data.length, PAGE_SIZE_4K);
     this.populateIgnoringFlags(first, last - first);
-    let done = 0;
-    while (done < data.length) {
+    // Translate every chunk before copying, so a page outside RAM writes nothing.
+    const offs: number[] = [];
+    for (let done = 0; done < data.length; ) {
       const v = start + done;
       const chunk = Math.min(data.length - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
-      const p = this.pt.translate(v);
-      this.mem.bytes.set(data.subarray(done, done + chunk), p - this.mem.base);
+      offs.push(this.ramOffset(this.pt.translate(v), chunk));
+      done += chunk;
+    }
+    let done = 0;
+    for (const off of offs) {
+      const chunk = Math.min(data.length - done, PAGE_SIZE_4K - ((start + done) % PAGE_SIZE_4K));
+      this.mem.bytes.set(data.subarray(done, done + chunk), off);
       done += chunk;
     }
   }
@@ -651,9 +666,17 @@ export class AddrSpace {
    * area flags (checked before any access is allowed) still refuse the user.
    */
   private pteFlags(flags: MappingFlags): MappingFlags {
-    return encodesPresent(this.pt.format, flags)
-      ? flags
-      : MappingFlags.READ | (flags & (MappingFlags.DEVICE | MappingFlags.UNCACHED));
+    if (encodesPresent(this.pt.format, flags)) return flags;
+    // Write- or execute-only where the format needs READ (AArch64): add READ, as Linux
+    // does on arm64 (PROT_WRITE implies read there), so the page keeps working.
+    const withRead = flags | MappingFlags.READ;
+    if (
+      (flags & (MappingFlags.WRITE | MappingFlags.EXECUTE)) !== 0 &&
+      encodesPresent(this.pt.format, withRead)
+    ) {
+      return withRead;
+    }
+    return MappingFlags.READ | (flags & (MappingFlags.DEVICE | MappingFlags.UNCACHED));
   }
 
   /** A present page of a writable area mapped without WRITE: shared copy-on-write (or no longer shared). */
@@ -674,6 +697,17 @@ export class AddrSpace {
   private reuseOnWrite(a: MemoryArea, page: number): void {
     this.pt.protect(page, this.pteFlags(a.flags));
     this.faultStats.cowReuse++;
+  }
+
+  /**
+   * Index into the memory views of physical `[p, p + len)`; `EFAULT` when it is
+   * not RAM (a linear mapping of device memory, which is not modelled).
+   */
+  private ramOffset(p: number, len: number): number {
+    if (p < 0 || !this.mem.contains(p, len)) {
+      throw new LinuxError(Errno.EFAULT, `physical ${hex(p)}+${len} is not RAM`);
+    }
+    return p - this.mem.base;
   }
 
   private refuse(): false {

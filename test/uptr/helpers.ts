@@ -172,12 +172,3 @@ export const WILD_ADDRESSES: readonly (number | bigint)[] = [
   2n ** 64n,
   2n ** 64n + BigInt(RW_AREA),
 ];
-
-/**
- * Whether a USER|WRITE page without READ is writable on `format`: not on
- * AArch64, where page_table_entry encodes a mapping without READ as an
- * invalid descriptor (a quirk the port keeps).
- */
-export function woWritable(format: PteFormat): boolean {
-  return format.arch !== 'aarch64';
-}

@@ -194,11 +194,6 @@ class Model {
     }
     return this.prefix(start, len, flags) === len;
   }
-
-  /** Flags a store really needs on this format (AArch64 cannot map a page without READ). */
-  storeFlags(flags: number): number {
-    return this.format.arch === 'aarch64' ? flags | R : flags;
-  }
 }
 
 function build(
@@ -266,7 +261,7 @@ function run(op: Op, sp: AddrSpace, model: Model): Outcome {
   const n = 'len' in op ? toSafeIndex(op.len) : undefined;
   const out: Outcome = { error: null, atomic: true };
   const rw = R | W;
-  const userW = model.storeFlags(U | W);
+  const userW = U | W;
   try {
     switch (op.t) {
       case 'get.write': {
@@ -376,7 +371,7 @@ function run(op: Op, sp: AddrSpace, model: Model): Outcome {
         const rmw = op.kind !== 0;
         const flags = rmw ? U | R | W : U | R;
         out.write = { start: addr ?? -1, len: 4, flags };
-        out.expectOk = valid && addr % 4 === 0 && model.covered(addr, 4, model.storeFlags(flags));
+        out.expectOk = valid && addr % 4 === 0 && model.covered(addr, 4, flags);
         const ops = ['set', 'add', 'or', 'andn', 'xor'] as const;
         if (op.kind === 0) atomicLoadU32(sp, op.ptr);
         else if (op.kind === 1) atomicSwapU32(sp, op.ptr, op.seed);
