@@ -31,10 +31,10 @@ import {
   MappingFlags as F,
   FrameAllocator,
   flagsToString,
-  PhysMemory,
-  PTE_FORMATS,
   type PagingArch,
+  PhysMemory,
   Privilege,
+  PTE_FORMATS,
 } from 'axptr/paging';
 import { defaultMachine } from 'axptr/percpu';
 
@@ -44,7 +44,9 @@ const STACK = 0x7f_0000;
 
 function demo(arch: PagingArch): void {
   const format = PTE_FORMATS[arch];
-  console.log(`\n=== ${arch}: ${format.levels}-level page table, ${format.vaMaxBits}-bit virtual addresses ===`);
+  console.log(
+    `\n=== ${arch}: ${format.levels}-level page table, ${format.vaMaxBits}-bit virtual addresses ===`,
+  );
   const mem = new PhysMemory(32 << 20);
   const frames = new FrameAllocator(mem);
   const before = frames.usedFrames;
@@ -59,7 +61,9 @@ function demo(arch: PagingArch): void {
   const proc = new LockedAddrSpace(aspace);
   registerAddrSpaceProvider(aspace, proc);
   for (const a of aspace.iterAreas()) {
-    console.log(`  area [0x${a.start.toString(16)}, 0x${a.end.toString(16)}) ${flagsToString(a.flags)} (${a.backend.kind})`);
+    console.log(
+      `  area [0x${a.start.toString(16)}, 0x${a.end.toString(16)}) ${flagsToString(a.flags)} (${a.backend.kind})`,
+    );
   }
 
   // open(path): the path is read once, bounded by PATH_MAX.
@@ -111,7 +115,9 @@ function demo(arch: PagingArch): void {
     }
   }
   const buf = new Uint8Array(16);
-  console.log(`  copyFromUser across the end of the stack: ${copyFromUser(proc, buf, STACK + 0x4000 - 6)} of 16 bytes not copied`);
+  console.log(
+    `  copyFromUser across the end of the stack: ${copyFromUser(proc, buf, STACK + 0x4000 - 6)} of 16 bytes not copied`,
+  );
 
   // fork: the child shares frames copy-on-write.
   const used = frames.usedFrames;
@@ -132,7 +138,9 @@ function demo(arch: PagingArch): void {
     if (!(e instanceof KernelPanic)) throw e;
     console.log(`  kernel touch outside accessUserMemory: KernelPanic (${e.message})`);
   }
-  console.log(`  inside accessUserMemory the same load gives ${accessUserMemory(() => mmu.read32(HEAP + 0x10, Privilege.Kernel))}`);
+  console.log(
+    `  inside accessUserMemory the same load gives ${accessUserMemory(() => mmu.read32(HEAP + 0x10, Privilege.Kernel))}`,
+  );
 
   // Migration between CPUs is blocked inside a user access.
   try {
