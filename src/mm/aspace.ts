@@ -201,12 +201,16 @@ export class AddrSpace {
 
   // ---- mapping ----------------------------------------------------------
 
-  /** Maps `[start, start + size)` to physical `[pstart, …)` with a fixed offset. */
-  mapLinear(start: number, pstart: number, size: number, flags: MappingFlags): void {
+  /**
+   * Maps `[start, start + size)` to physical `[pstart, …)` with a fixed
+   * offset. An overlap is `EEXIST`, or with `unmapOverlap` is unmapped first.
+   */
+  mapLinear(start: number, pstart: number, size: number, flags: MappingFlags, unmapOverlap = false): void {
     this.validateRegion(start, size);
     if (!isAligned4K(pstart) || !Number.isSafeInteger(pstart) || pstart < 0) {
       throw new LinuxError(Errno.EINVAL, `physical address ${hex(pstart)} not aligned`);
     }
+    if (unmapOverlap) this.unmap(start, size);
     this.insertArea(
       new MemoryArea(start, start + size, flags, { kind: 'linear', paVaOffset: start - pstart }),
     );
@@ -215,22 +219,22 @@ export class AddrSpace {
   /**
    * Maps `[start, start + size)` to frames from the allocator: all at once
    * with `populate` (`ENOMEM` when they run out, nothing mapped), else one
-   * at a time on first touch.
+   * at a time on first touch. An overlap is `EEXIST`, or with `unmapOverlap`
+   * is unmapped first.
    */
-  mapAlloc(start: number, size: number, flags: MappingFlags, populate: boolean): void {
+  mapAlloc(start: number, size: number, flags: MappingFlags, populate: boolean, unmapOverlap = false): void {
     this.validateRegion(start, size);
+    if (unmapOverlap) this.unmap(start, size);
     this.insertArea(new MemoryArea(start, start + size, flags, { kind: 'alloc', populate }));
   }
 
   /**
-   * Like {@link mapAlloc} / {@link mapLinear} but first unmaps whatever
-   * overlaps (mmap with MAP_FIXED). As in Linux, the old mappings are gone
-   * even when the new one then fails.
+   * {@link mapAlloc} with `unmapOverlap`: whatever overlaps is unmapped first
+   * (mmap with MAP_FIXED). As in Linux, the old mappings are gone even when
+   * the new one then fails.
    */
   mapAllocReplacing(start: number, size: number, flags: MappingFlags, populate: boolean): void {
-    this.validateRegion(start, size);
-    this.unmap(start, size);
-    this.mapAlloc(start, size, flags, populate);
+    this.mapAlloc(start, size, flags, populate, true);
   }
 
   /** Removes every mapping in `[start, start + size)`, shrinking or splitting areas; frames are released. */
@@ -347,12 +351,14 @@ export class AddrSpace {
   populateArea(start: number, size: number, access: MappingFlags = MappingFlags.READ): void {
     this.validateRegion(start, size);
     const end = start + size;
-    const fills: { area: MemoryArea; vaddr: number }[] = [];
-    const breaks: { area: MemoryArea; vaddr: number; shared: boolean }[] = [];
+    // Plan first (no allocation on the common all-present path): pages to fill, pages to unshare.
+    let fills: { area: MemoryArea; vaddr: number }[] | undefined;
+    let breaks: { area: MemoryArea; vaddr: number; shared: boolean }[] | undefined;
+    const write = (access & MappingFlags.WRITE) !== 0;
     let at = start;
-    for (const a of this.areas.iterFrom(start)) {
-      if (at >= end) break;
-      if (a.start > at) break;
+    while (at < end) {
+      const a = this.areas.find(at);
+      if (a === undefined) break;
       if ((a.flags & access) !== access) {
         throw new LinuxError(Errno.EFAULT, `area at ${hex(a.start)} does not allow the access`);
       }
@@ -360,9 +366,13 @@ export class AddrSpace {
       if (a.backend.kind === 'alloc') {
         for (let v = at; v < e; v += PAGE_SIZE_4K) {
           const p = this.pt.translate(v);
-          if (p < 0) fills.push({ area: a, vaddr: v });
-          else if ((access & MappingFlags.WRITE) !== 0 && this.needsCowBreak(a, v)) {
-            breaks.push({ area: a, vaddr: v, shared: this.frames.refCount(p - (p % PAGE_SIZE_4K)) > 1 });
+          if (p < 0) (fills ??= []).push({ area: a, vaddr: v });
+          else if (write && this.needsCowBreak(a, v)) {
+            (breaks ??= []).push({
+              area: a,
+              vaddr: v,
+              shared: this.frames.refCount(p - (p % PAGE_SIZE_4K)) > 1,
+            });
           }
         }
       }
@@ -370,13 +380,17 @@ export class AddrSpace {
     }
     if (at < end) throw new LinuxError(Errno.ENOMEM, `hole at ${hex(at)} in the range to populate`);
 
+    if (fills === undefined && breaks === undefined) return;
+    const toFill = fills ?? [];
+    const toBreak = breaks ?? [];
+
     // Reserve every frame first, so running out changes nothing.
-    const need = fills.length + breaks.filter((b) => b.shared).length;
+    const need = toFill.length + toBreak.filter((b) => b.shared).length;
     const reserved = this.allocFrames(need);
     let next = 0;
     const filled: number[] = [];
     try {
-      for (const f of fills) {
+      for (const f of toFill) {
         this.pt.map(f.vaddr, reserved[next], PageSize.Size4K, this.pteFlags(f.area.flags));
         next++;
         filled.push(f.vaddr);
@@ -386,13 +400,13 @@ export class AddrSpace {
       for (const p of reserved) this.frames.dealloc(p);
       throw asNoMemory(e);
     }
-    this.faultStats.lazyFill += fills.length;
+    this.faultStats.lazyFill += toFill.length;
     // Breaking copy-on-write cannot fail now: the entries exist and the frames are reserved.
-    for (const b of breaks) {
+    for (const b of toBreak) {
       if (b.shared) this.copyOnWrite(b.area, b.vaddr, reserved[next++]);
       else this.reuseOnWrite(b.area, b.vaddr);
     }
-    if (breaks.length > 0) this.flushTlb(start, size);
+    if (toBreak.length > 0) this.flushTlb(start, size);
   }
 
   /**
