@@ -20,8 +20,10 @@
  *   every format, anything without READ on AArch64; e.g. PROT_NONE) are
  *   mapped kernel-only read-only instead of with an invalid entry, so they
  *   keep their frame and data; the area flags still refuse every user access.
- *   Write- or execute-only pages on AArch64 get READ added, as Linux's arm64
- *   port does, so they stay usable.
+ *   Write-only pages get READ in the page table on every format (RISC-V
+ *   reserves W without R; Linux maps PROT_WRITE readable everywhere), and
+ *   execute-only pages get it on AArch64; the area flags keep saying what
+ *   the user asked for, so the checks still refuse a user read.
  * - `read` / `write` (the kernel's own copies) fill lazy pages and break
  *   copy-on-write sharing instead of failing with `EFAULT` on an untouched
  *   page; they ignore the area permissions, as a loader needs.
@@ -135,6 +137,11 @@ export class AddrSpace {
    */
   withAddrSpace<R>(fn: (aspace: AddrSpace) => R): R {
     return fn(this);
+  }
+
+  /** True after {@link destroy}. */
+  get isDestroyed(): boolean {
+    return this.destroyed;
   }
 
   get format(): PteFormat {
@@ -680,9 +687,12 @@ export class AddrSpace {
    * area flags (checked before any access is allowed) still refuse the user.
    */
   private pteFlags(flags: MappingFlags): MappingFlags {
+    // Write without read: no MMU here can say it (RISC-V reserves W without R, AArch64 and
+    // x86 have no such encoding); Linux maps PROT_WRITE readable on all of them.
+    if ((flags & MappingFlags.WRITE) !== 0) flags |= MappingFlags.READ;
     if (encodesPresent(this.pt.format, flags)) return flags;
-    // Write- or execute-only where the format needs READ (AArch64): add READ, as Linux
-    // does on arm64 (PROT_WRITE implies read there), so the page keeps working.
+    // Execute-only where the format needs READ (AArch64): add READ, as Linux
+    // does on arm64 without EPAN, so the page keeps working.
     const withRead = flags | MappingFlags.READ;
     if (
       (flags & (MappingFlags.WRITE | MappingFlags.EXECUTE)) !== 0 &&

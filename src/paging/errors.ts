@@ -2,7 +2,9 @@ import { Errno, LinuxError } from '../errno/index.js';
 
 /**
  * Why a page-table operation failed (page_table_multiarch's `PagingError`,
- * plus `NotCanonical` for an address the format cannot translate).
+ * plus `NotCanonical` for an address the format cannot translate and
+ * `InvalidFlags` for a huge page whose flags the format cannot encode as a
+ * leaf).
  */
 export type PagingErrorKind =
   | 'NoMemory'
@@ -10,7 +12,8 @@ export type PagingErrorKind =
   | 'NotMapped'
   | 'AlreadyMapped'
   | 'MappedToHugePage'
-  | 'NotCanonical';
+  | 'NotCanonical'
+  | 'InvalidFlags';
 
 /** The Linux errno of each kind (through axerrno's AxError where axmm converts). */
 export const PAGING_ERRNO: Readonly<Record<PagingErrorKind, number>> = {
@@ -20,6 +23,7 @@ export const PAGING_ERRNO: Readonly<Record<PagingErrorKind, number>> = {
   AlreadyMapped: Errno.EEXIST,
   MappedToHugePage: Errno.EEXIST,
   NotCanonical: Errno.EFAULT,
+  InvalidFlags: Errno.EINVAL,
 };
 
 /** A page-table error: a {@link LinuxError} that also names the crate's kind. */

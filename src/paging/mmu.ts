@@ -34,7 +34,12 @@ export type Access = (typeof Access)[keyof typeof Access];
 export const Privilege = { User: 0, Kernel: 1 } as const;
 export type Privilege = (typeof Privilege)[keyof typeof Privilege];
 
-export type PageFaultReason = 'not-present' | 'permission';
+/**
+ * `not-present` and `permission` are page faults; `bus-error` is an access
+ * fault (the page maps physical memory that is not RAM), which no page-fault
+ * handler can fix, so it is raised without calling the trap handler.
+ */
+export type PageFaultReason = 'not-present' | 'permission' | 'bus-error';
 
 export function accessName(access: Access): string {
   return access === Access.Read ? 'read' : access === Access.Write ? 'write' : 'execute';
@@ -285,8 +290,8 @@ export class Mmu {
     const frame = fmt.paddr(lo, hi) + (vaddr % span) - (vaddr % PAGE_SIZE_4K);
     const off = frame - this.memBase;
     if (off < 0 || off + PAGE_SIZE_4K > this.memSize) {
-      // Device memory outside RAM: not modelled; treat as a bus error.
-      throw new Error(`MMU: ${hex(vaddr)} maps ${hex(frame)}, outside RAM`);
+      // Device memory outside RAM is not modelled: an access fault (bus error), never cached.
+      return this.fault(vaddr, access, privilege, 'bus-error');
     }
     set.tag[i] = vpn;
     set.off[i] = off;
@@ -305,7 +310,12 @@ export class Mmu {
     let off = this.lookup(vaddr, access, privilege);
     for (let tries = 0; off < 0; tries++) {
       const fault = this.pendingFault!;
-      if (tries >= MAX_FIXUPS || this.trapHandler === null || !this.trapHandler(fault, this)) {
+      if (
+        fault.reason === 'bus-error' ||
+        tries >= MAX_FIXUPS ||
+        this.trapHandler === null ||
+        !this.trapHandler(fault, this)
+      ) {
         throw new PageFaultError(fault, done);
       }
       off = this.lookup(vaddr, access, privilege);

@@ -115,8 +115,10 @@ export class PageTable64 {
       );
     }
     const depth = ENTRY_SPAN.indexOf(pageSize);
-    if (depth < 0 || depth >= this.format.levels)
+    // 4K, 2M and 1G only: a 512G "page" at a 4-level root is reserved on x86 and invalid on Arm.
+    if (depth < 0 || depth > 2 || depth >= this.format.levels) {
       throw new PagingError('NotAligned', `page size ${hex(pageSize)}`);
+    }
     const fmt = this.format;
     const u32 = this.u32;
     let table = this.root;
@@ -137,7 +139,23 @@ export class PageTable64 {
     }
     const w = this.entryWord(table, vaddr, depth);
     if (u32[w] !== 0 || u32[w + 1] !== 0) throw new PagingError('AlreadyMapped', hex(vaddr));
-    this.store(w, fmt.newPage(paddr - (paddr % pageSize), flags, depth > 0));
+    this.store(w, this.checkedLeaf(fmt.newPage(paddr - (paddr % pageSize), flags, depth > 0), depth, flags));
+  }
+
+  /**
+   * `entry` when it reads back as the leaf it is meant to be. Above the last
+   * level a leaf must decode as huge: otherwise every walk would take it for
+   * a table and read the data frame as page-table entries (on RISC-V, a block
+   * without R or X is exactly that). Such flags are refused with `InvalidFlags`.
+   */
+  private checkedLeaf(entry: bigint, depth: number, flags: MappingFlags): bigint {
+    if (depth > 0 && !this.format.isHuge(Number(entry & 0xffff_ffffn), Number(entry >> 32n))) {
+      throw new PagingError(
+        'InvalidFlags',
+        `${this.format.arch} cannot encode a huge page with flags ${flags}`,
+      );
+    }
+    return entry;
   }
 
   /** Removes the mapping of the page holding `vaddr`; answers what was mapped. */
@@ -197,7 +215,10 @@ export class PageTable64 {
     const lo = this.u32[w];
     const hi = this.u32[w + 1];
     if (!this.format.isPresent(lo, hi)) throw new PagingError('NotMapped', hex(vaddr));
-    this.store(w, this.format.setFlags(lo, hi, flags, this.foundDepth > 0));
+    this.store(
+      w,
+      this.checkedLeaf(this.format.setFlags(lo, hi, flags, this.foundDepth > 0), this.foundDepth, flags),
+    );
     return ENTRY_SPAN[this.foundDepth] as PageSize;
   }
 
@@ -207,15 +228,13 @@ export class PageTable64 {
     if (!this.format.isPresent(this.u32[w], this.u32[w + 1])) throw new PagingError('NotMapped', hex(vaddr));
     const size = ENTRY_SPAN[this.foundDepth];
     const withAddr = this.format.setPaddr(this.u32[w], this.u32[w + 1], paddr - (paddr % size));
-    this.store(
-      w,
-      this.format.setFlags(
-        Number(withAddr & 0xffff_ffffn),
-        Number(withAddr >> 32n),
-        flags,
-        this.foundDepth > 0,
-      ),
+    const entry = this.format.setFlags(
+      Number(withAddr & 0xffff_ffffn),
+      Number(withAddr >> 32n),
+      flags,
+      this.foundDepth > 0,
     );
+    this.store(w, this.checkedLeaf(entry, this.foundDepth, flags));
     return size as PageSize;
   }
 

@@ -9,9 +9,11 @@
  *
  * Unlike axptr, which set the flag to false on exit, the previous value is
  * restored: nested calls keep the outer window open, and an exception leaves
- * the flag as it was before the outermost call (clear).
+ * the flag as it was before the outermost call (clear). An access to another
+ * space than the one the CPU runs (a ptrace- or process_vm_readv-style read)
+ * switches the CPU to it for the access and back afterwards.
  */
-import type { AddrSpace } from '../mm/index.js';
+import { type AddrSpace, activeSpaceOf } from '../mm/index.js';
 import { CPU_MMU, currentMmu, type Mmu } from '../paging/index.js';
 import { PerCpu } from '../percpu/index.js';
 
@@ -35,6 +37,7 @@ export function accessUserMemory<R>(fn: () => R): R {
   const outer = ACCESSING_USER_MEM.readCurrent();
   ACCESSING_USER_MEM.writeCurrent(true);
   const mmu = CPU_MMU.readCurrent();
+  const spaceBefore = mmu === null ? undefined : activeSpaceOf(mmu);
   if (mmu !== null) mmu.userAccessAllowed = true;
   machine.pinEnter();
   try {
@@ -43,7 +46,19 @@ export function accessUserMemory<R>(fn: () => R): R {
     machine.unpin();
     ACCESSING_USER_MEM.writeCurrent(outer);
     const now = CPU_MMU.readCurrent();
-    if (now !== null) now.userAccessAllowed = outer;
+    if (now !== null) {
+      now.userAccessAllowed = outer;
+      // An access to another process's space switched this CPU to it (userMmu): switch back,
+      // or the interrupted process would run on the other one's page table.
+      if (
+        now === mmu &&
+        spaceBefore !== undefined &&
+        !spaceBefore.isDestroyed &&
+        activeSpaceOf(now) !== spaceBefore
+      ) {
+        spaceBefore.activate(now);
+      }
+    }
   }
 }
 

@@ -176,6 +176,8 @@ abstract class UserPointer<T> {
   protected scanNullTerminated(provider: AddrSpaceProvider): Uint8Array {
     const start = this.addr;
     const size = this.layout.size;
+    // A zero-size element has no terminator to find: a kernel bug, not a user error.
+    if (size === 0) throw new TypeError(`null-terminated scan of zero-size ${this.layout.name}`);
     if (start < 0) throw efault(`not an address: ${String(this.raw)}`);
     if (start % this.layout.align !== 0) throw efault(`${hex(start)} not aligned to ${this.layout.align}`);
     const chunks: Uint8Array[] = [];

@@ -9,9 +9,8 @@ import { ADDR_END, hex } from '../addr/index.js';
 import { Errno, LinuxError } from '../errno/index.js';
 import { PageFaultError } from '../paging/index.js';
 import { accessUserMemory, userMmu } from './access.js';
-import { addrOf, efault, KERNEL, probe, toPageEnd } from './check.js';
-import { readVal, USER_READ } from './copy.js';
-import { usize } from './layout.js';
+import { addrOf, copyInPrefix, efault, KERNEL, probe, toPageEnd } from './check.js';
+import { USER_READ } from './copy.js';
 import type { AddrSpaceProvider } from './provider.js';
 
 /** Linux's PATH_MAX: a path and its NUL fit in 4096 bytes. */
@@ -108,13 +107,42 @@ export interface StringArrayLimits {
   maxTotal?: number;
 }
 
+/** Pointers fetched per chunk when scanning a pointer array. */
+const PTR_CHUNK = 512;
+
+/**
+ * Walks the pointer array at `base` in page-bounded chunks (never reading
+ * past the page that holds the terminating NULL), handing each chunk's
+ * pointers to `visit` until it answers false. Stores nothing itself.
+ * `EFAULT` when a pointer before the NULL cannot be read.
+ */
+function scanPointers(
+  provider: AddrSpaceProvider,
+  base: number,
+  visit: (view: DataView, count: number, first: number) => boolean,
+): void {
+  const buf = new Uint8Array(new ArrayBuffer(PTR_CHUNK * 8));
+  const view = new DataView(buf.buffer);
+  for (let index = 0; ; ) {
+    const at = base + index * 8;
+    const want = Math.min(buf.length, Math.max(8, toPageEnd(at)));
+    const got = copyInPrefix(provider, at, buf.subarray(0, want), USER_READ);
+    const complete = Math.floor(got / 8);
+    if (complete === 0) throw efault(`pointer ${index} at ${hex(at)} cannot be read`);
+    if (!visit(view, complete, index)) return;
+    index += complete;
+  }
+}
+
 /**
  * A NULL-terminated array of string pointers (argv / envp), each string read
  * once. A NULL array is empty (as Linux treats `execve(path, NULL, …)`).
- * In Linux's order: every pointer is fetched first (`EFAULT` when one cannot
- * be, `E2BIG` past `maxStrings`), then the strings are copied from the last
- * to the first: `E2BIG` when one is longer than `maxStringLen` or the total
- * passes `maxTotal`, `EFAULT` when one cannot be read. Answers the strings as
+ * In Linux's order: the pointers are counted first (`EFAULT` when one cannot
+ * be read, `E2BIG` past `maxStrings`, or when the pointers alone pass
+ * `maxTotal`), then the strings are copied from the last to the first:
+ * `E2BIG` when one is longer than `maxStringLen` or the total passes
+ * `maxTotal`, `EFAULT` when one cannot be read. Kernel memory stays bounded
+ * by the limits, whatever the user's array holds. Answers the strings as
  * bytes without their NULs, in array order.
  */
 export function readStringArray(
@@ -127,20 +155,33 @@ export function readStringArray(
   const maxTotal = limits.maxTotal ?? ARG_MAX;
   const base = addrOf(addr);
   if (base === 0) return [];
-  if (base < 0) throw efault(`not an address: ${String(addr)}`);
-  const ptrs: bigint[] = [];
-  for (let i = 0; ; i++) {
-    const ptr = readVal(provider, base + i * 8, usize);
-    if (ptr === 0n) break;
-    if (i >= maxStrings) throw new LinuxError(Errno.E2BIG, `more than ${maxStrings} strings`);
-    ptrs.push(ptr);
-  }
+  if (base < 0 || base > ADDR_END - 8) throw efault(`not an address: ${String(addr)}`);
+
+  // Count (Linux's count()): nothing is kept but the number.
+  let count = 0;
+  scanPointers(provider, base, (view, n) => {
+    for (let k = 0; k < n; k++) {
+      if (view.getBigUint64(k * 8, true) === 0n) return false;
+      if (++count > maxStrings) throw new LinuxError(Errno.E2BIG, `more than ${maxStrings} strings`);
+    }
+    return true;
+  });
   // The pointers themselves count against the total (Linux's bprm_stack_limits).
-  let total = ptrs.length * 8;
-  if (total > maxTotal) throw new LinuxError(Errno.E2BIG, `${ptrs.length} pointers exceed ${maxTotal} bytes`);
+  let total = count * 8;
+  if (total > maxTotal) throw new LinuxError(Errno.E2BIG, `${count} pointers exceed ${maxTotal} bytes`);
+
+  // Fetch the pointers (bounded now by maxTotal / 8); a pointer that became NULL meanwhile reads address 0.
+  const ptrs = new BigUint64Array(count);
+  if (count > 0) {
+    scanPointers(provider, base, (view, n, first) => {
+      const take = Math.min(n, count - first);
+      for (let k = 0; k < take; k++) ptrs[first + k] = view.getBigUint64(k * 8, true);
+      return first + take < count;
+    });
+  }
   const buf = new Uint8Array(maxLen);
-  const out: Uint8Array[] = new Array(ptrs.length);
-  for (let i = ptrs.length - 1; i >= 0; i--) {
+  const out: Uint8Array[] = new Array(count);
+  for (let i = count - 1; i >= 0; i--) {
     const n = strncpyFromUser(provider, buf, ptrs[i], maxLen);
     if (n === maxLen) throw new LinuxError(Errno.E2BIG, `string ${i} longer than ${maxLen - 1} bytes`);
     total += n + 1;

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   FrameAllocator,
+  isPagingError,
   MappingFlags,
-  type PageSize,
+  PageSize,
   PageTable64,
   PagingError,
   type PagingErrorKind,
@@ -655,3 +656,61 @@ function runModel(fmt: PteFormat, ops: Op[]): void {
   assert.equal(pt.destroy(), tables);
   assert.equal(frames.freeFrames, start, 'no frame leaked');
 }
+
+describe('leaf encodings the walk would misread (review regressions)', () => {
+  for (const format of Object.values(PTE_FORMATS)) {
+    test(`${format.arch}: huge pages need flags the format encodes as a leaf; no 512 GiB pages`, () => {
+      const mem = new PhysMemory(8 << 20);
+      const frames = new FrameAllocator(mem);
+      const start = frames.usedFrames;
+      const pt = new PageTable64(mem, frames, format);
+      const block = frames.allocContiguous(512, 512)!;
+      const risky = MappingFlags.WRITE | MappingFlags.USER; // no R, no X: a table on RISC-V
+      const encodable = (() => {
+        const e = format.newPage(block, risky, true);
+        return format.isHuge(Number(e & 0xffff_ffffn), Number(e >> 32n));
+      })();
+      if (encodable) {
+        // A huge leaf (valid, or invalid as on AArch64 without READ): never walked into as a table.
+        pt.map(0x20_0000, block, PageSize.Size2M, risky);
+        const e = format.newPage(block, risky, true);
+        const present = format.isPresent(Number(e & 0xffff_ffffn), Number(e >> 32n));
+        assert.equal(pt.translate(0x20_1000), present ? block + 0x1000 : -1);
+        assert.equal(pt.countTables(), format.levels - 1);
+        try {
+          pt.unmap(0x20_0000);
+        } catch (err) {
+          assert.ok(!present && isPagingError(err, 'NotMapped'));
+        }
+      } else {
+        assert.throws(
+          () => pt.map(0x20_0000, block, PageSize.Size2M, risky),
+          (e) => isPagingError(e, 'InvalidFlags'),
+        );
+        assert.throws(
+          () => pt.query(0x20_0000),
+          (e) => isPagingError(e, 'NotMapped'),
+        );
+      }
+      // protect cannot turn a huge leaf into something that reads as a table.
+      pt.map(0x20_0000, block, PageSize.Size2M, MappingFlags.READ | MappingFlags.WRITE);
+      if (!encodable) {
+        assert.throws(
+          () => pt.protect(0x20_0000, risky),
+          (e) => isPagingError(e, 'InvalidFlags'),
+        );
+        assert.equal(pt.query(0x20_0000).flags & MappingFlags.READ, MappingFlags.READ);
+      }
+      pt.unmap(0x20_0000);
+      if (format.levels === 4) {
+        assert.throws(
+          () => pt.map(0, 0, (512 * PageSize.Size1G) as PageSize, MappingFlags.READ),
+          (e) => isPagingError(e, 'NotAligned'),
+        );
+      }
+      frames.deallocContiguous(block, 512);
+      pt.destroy();
+      assert.equal(frames.usedFrames, start);
+    });
+  }
+});

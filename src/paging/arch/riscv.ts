@@ -30,7 +30,11 @@
  *   the generic table only asks it above the last level.
  * - `set_flags` keeps only the PPN of the old entry.
  * - The crate debug-asserts that a leaf has R or X; we do not throw (an
- *   encoder never throws), the generic page table validates flags.
+ *   encoder never throws). The generic page table refuses a huge leaf
+ *   without R or X (`InvalidFlags`: it would read as a table), and the
+ *   address space never asks for W without R (Linux maps PROT_WRITE as
+ *   R|W). A 4 KiB leaf with W and no R (reserved by the spec) is still
+ *   decoded as WRITE by this codec if a caller writes one.
  * - `new_table` is V plus the PPN (0.5.3; later versions wrote R|W as well,
  *   which the hardware would take for a leaf).
  *

@@ -1,0 +1,122 @@
+/**
+ * Regressions from the review: device memory, cross-space access, bounded
+ * argv arrays, zero-size layouts, and write-only pages in the page table.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { copyFromUser, readStringArray, readVal, struct, UserConstPtr, UserPtr, u8, u32 } from 'axptr';
+import { Errno, LinuxError } from 'axptr/errno';
+import { installPageFaultHandler } from 'axptr/kernel';
+import { activeSpaceOf } from 'axptr/mm';
+import { currentMmu, MappingFlags, PageFaultError, Privilege } from 'axptr/paging';
+import { emptyWorld, FORMATS, K4, UR, URW, UW } from './helpers.js';
+
+function errnoOf(fn: () => unknown): number | string {
+  try {
+    fn();
+    return 'no error';
+  } catch (e) {
+    if (e instanceof LinuxError) return e.errno;
+    return (e as Error).name;
+  }
+}
+
+installPageFaultHandler();
+
+for (const format of FORMATS) {
+  describe(`isolation and limits (${format.arch})`, () => {
+    test('a linear mapping of non-RAM memory is EFAULT / a full short count, never a JS error', () => {
+      const w = emptyWorld(format);
+      w.aspace.mapLinear(0x10_0000, w.mem.end, K4, URW);
+      const buf = new Uint8Array(8).fill(9);
+      assert.equal(copyFromUser(w.aspace, buf, 0x10_0000), 8);
+      assert.deepEqual(buf, new Uint8Array(8));
+      assert.equal(
+        errnoOf(() => readVal(w.aspace, 0x10_0000, u32)),
+        Errno.EFAULT,
+      );
+      assert.equal(
+        errnoOf(() => new UserConstPtr(0x10_0000, u32).get(w.aspace).read()),
+        Errno.EFAULT,
+      );
+      // The MMU reports it as a bus error, without asking the page-fault handler.
+      const mmu = currentMmu(w.mem);
+      w.aspace.activate(mmu);
+      let trapped = 0;
+      const saved = mmu.trapHandler;
+      mmu.trapHandler = () => {
+        trapped++;
+        return false;
+      };
+      try {
+        assert.throws(
+          () => mmu.read8(0x10_0000, Privilege.User),
+          (e) => e instanceof PageFaultError && e.fault.reason === 'bus-error',
+        );
+      } finally {
+        mmu.trapHandler = saved;
+      }
+      assert.equal(trapped, 0);
+      w.aspace.destroy();
+    });
+
+    test('an access to another space switches the CPU back to the one it ran', () => {
+      const p = emptyWorld(format);
+      const q = { ...p, aspace: p.aspace.fork() }; // same memory, a second process
+      p.aspace.mapAlloc(0x10_0000, K4, URW, true);
+      q.aspace.mapAlloc(0x10_0000, K4, URW, true);
+      p.aspace.write(0x10_0000, Uint8Array.of(0x22));
+      q.aspace.write(0x10_0000, Uint8Array.of(0x11));
+      const mmu = currentMmu(p.mem);
+      q.aspace.activate(mmu); // the CPU runs Q
+      const buf = new Uint8Array(1);
+      assert.equal(copyFromUser(p.aspace, buf, 0x10_0000), 0); // Q's syscall reads P's memory
+      assert.equal(buf[0], 0x22);
+      new UserPtr(0x10_0000, u8).get(p.aspace).write(0x23);
+      assert.equal(activeSpaceOf(mmu), q.aspace);
+      assert.equal(mmu.read8(0x10_0000, Privilege.User), 0x11, 'Q still sees its own page');
+      q.aspace.destroy();
+      p.aspace.destroy();
+    });
+
+    test('readStringArray keeps kernel memory bounded by the limits', () => {
+      const w = emptyWorld(format, 2048);
+      const pages = 256; // 1 MiB of non-zero "pointers": 131072 of them
+      w.aspace.mapAlloc(0x100_0000, pages * K4, UR, true);
+      w.aspace.write(0x100_0000, new Uint8Array(pages * K4).fill(1));
+      w.aspace.write(0x100_0000 + pages * K4 - 8, new Uint8Array(8)); // the terminating NULL
+      assert.equal(
+        errnoOf(() => readStringArray(w.aspace, 0x100_0000, { maxTotal: 64 })),
+        Errno.E2BIG,
+      );
+      // An array that runs into a hole before its NULL is EFAULT (counted before any string is read).
+      w.aspace.write(0x100_0000 + pages * K4 - 8, new Uint8Array(8).fill(1));
+      assert.equal(
+        errnoOf(() => readStringArray(w.aspace, 0x100_0000)),
+        Errno.EFAULT,
+      );
+      w.aspace.destroy();
+    });
+
+    test('a zero-size layout is a kernel bug (TypeError), not a crash deep inside', () => {
+      const w = emptyWorld(format);
+      w.aspace.mapAlloc(0x10_0000, K4, URW, true);
+      const empty = struct('empty', []);
+      assert.throws(() => new UserConstPtr(0x10_0000, empty).getAsNullTerminated(w.aspace), TypeError);
+      w.aspace.destroy();
+    });
+
+    test('a write-only area is readable in the page table (as Linux maps PROT_WRITE), not to the user', () => {
+      const w = emptyWorld(format);
+      w.aspace.mapAlloc(0x10_0000, K4, UW, true);
+      const pte = w.aspace.pt.flagsOf(0x10_0000)!;
+      assert.equal(pte & MappingFlags.READ, MappingFlags.READ);
+      assert.equal(pte & MappingFlags.WRITE, MappingFlags.WRITE);
+      assert.equal(
+        errnoOf(() => readVal(w.aspace, 0x10_0000, u32)),
+        Errno.EFAULT,
+      );
+      w.aspace.destroy();
+    });
+  });
+}
