@@ -358,9 +358,9 @@ export class AddrSpace {
   populateArea(start: number, size: number, access: MappingFlags = MappingFlags.READ): void {
     this.validateRegion(start, size);
     const end = start + size;
-    // Plan first (no allocation on the common all-present path): pages to fill, pages to unshare.
-    let fills: { area: MemoryArea; vaddr: number }[] | undefined;
-    let breaks: { area: MemoryArea; vaddr: number; shared: boolean }[] | undefined;
+    // Plan first: pages to fill, pages to unshare.
+    const toFill: { area: MemoryArea; vaddr: number }[] = [];
+    const toBreak: { area: MemoryArea; vaddr: number; shared: boolean }[] = [];
     const write = (access & MappingFlags.WRITE) !== 0;
     let at = start;
     while (at < end) {
@@ -373,9 +373,9 @@ export class AddrSpace {
       if (a.backend.kind === 'alloc') {
         for (let v = at; v < e; v += PAGE_SIZE_4K) {
           const p = this.pt.translate(v);
-          if (p < 0) (fills ??= []).push({ area: a, vaddr: v });
+          if (p < 0) toFill.push({ area: a, vaddr: v });
           else if (write && this.needsCowBreak(a, v)) {
-            (breaks ??= []).push({
+            toBreak.push({
               area: a,
               vaddr: v,
               shared: this.frames.refCount(p - (p % PAGE_SIZE_4K)) > 1,
@@ -387,9 +387,7 @@ export class AddrSpace {
     }
     if (at < end) throw new LinuxError(Errno.ENOMEM, `hole at ${hex(at)} in the range to populate`);
 
-    if (fills === undefined && breaks === undefined) return;
-    const toFill = fills ?? [];
-    const toBreak = breaks ?? [];
+    if (toFill.length === 0 && toBreak.length === 0) return;
 
     // Reserve every frame first, so running out changes nothing.
     const need = toFill.length + toBreak.filter((b) => b.shared).length;
