@@ -89,12 +89,9 @@ export interface FaultStats {
   spurious: number;
 }
 
-// Which address space each MMU currently runs (for TLB shootdowns on switch).
-const activeSpace = new WeakMap<Mmu, AddrSpace>();
-
 /** The address space `mmu` runs now, if any (what a page-fault handler consults). */
 export function activeSpaceOf(mmu: Mmu): AddrSpace | undefined {
-  return activeSpace.get(mmu);
+  return mmu.owner instanceof AddrSpace ? mmu.owner : undefined;
 }
 
 export class AddrSpace {
@@ -176,25 +173,25 @@ export class AddrSpace {
 
   /** Runs this space on `mmu` (a context switch): installs the root and joins the TLB shootdown set. */
   activate(mmu: Mmu): void {
-    const previous = activeSpace.get(mmu);
+    const previous = activeSpaceOf(mmu);
     if (previous === this && mmu.root === this.pt.root) return;
     previous?.mmus.delete(mmu);
-    activeSpace.set(mmu, this);
+    mmu.owner = this;
     this.mmus.add(mmu);
     mmu.setRoot(this.pt.root, this.pt.format);
   }
 
   /** Takes this space off `mmu`. */
   deactivate(mmu: Mmu): void {
-    if (activeSpace.get(mmu) !== this) return;
-    activeSpace.delete(mmu);
+    if (mmu.owner !== this) return;
+    mmu.owner = null;
     this.mmus.delete(mmu);
     mmu.clearRoot();
   }
 
   /** True when this space runs on `mmu`. */
   isActiveOn(mmu: Mmu): boolean {
-    return activeSpace.get(mmu) === this && mmu.root === this.pt.root;
+    return mmu.owner === this && mmu.root === this.pt.root;
   }
 
   /** Flushes `[start, start + size)` (everything without arguments) from every MMU running this space. */

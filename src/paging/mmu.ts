@@ -115,6 +115,11 @@ export class Mmu {
   readonly tlbEntries: number;
   /** The CPU's trap vector for page faults; without one every fault throws. */
   trapHandler: TrapHandler | null = null;
+  /**
+   * What runs on this MMU, for the layer above (the address space sets it
+   * when it is activated): a plain slot so the hot path needs no map lookup.
+   */
+  owner: object | null = null;
 
   private format: PteFormat | null = null;
   private rootPaddr = -1;

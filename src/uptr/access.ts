@@ -13,7 +13,7 @@
  * space than the one the CPU runs (a ptrace- or process_vm_readv-style read)
  * switches the CPU to it for the access and back afterwards.
  */
-import { type AddrSpace, activeSpaceOf } from '../mm/index.js';
+import { AddrSpace } from '../mm/index.js';
 import { CPU_MMU, currentMmu, type Mmu } from '../paging/index.js';
 import { PerCpu } from '../percpu/index.js';
 
@@ -25,40 +25,60 @@ export function isAccessingUserMemory(): boolean {
   return ACCESSING_USER_MEM.readCurrent();
 }
 
+// What each open user access saved, as a stack of parallel arrays (nothing is allocated per
+// access). One stack serves every CPU: an access pins its CPU, so accesses never interleave.
+const savedFlag: boolean[] = [];
+const savedMmu: (Mmu | null)[] = [];
+const savedSpace: (object | null)[] = [];
+
+/**
+ * Opens a user access on the current CPU (the first half of
+ * {@link accessUserMemory}, for hot paths that avoid a closure). Every call
+ * must be paired with {@link endUserAccess} in a `finally`.
+ */
+export function beginUserAccess(): void {
+  const mmu = CPU_MMU.readCurrent();
+  savedFlag.push(ACCESSING_USER_MEM.readCurrent());
+  savedMmu.push(mmu);
+  savedSpace.push(mmu === null ? null : mmu.owner);
+  ACCESSING_USER_MEM.writeCurrent(true);
+  if (mmu !== null) mmu.userAccessAllowed = true;
+  ACCESSING_USER_MEM.machine.pinEnter();
+}
+
+/** Closes the innermost user access: restores the flag, the access window and the CPU's space. */
+export function endUserAccess(): void {
+  ACCESSING_USER_MEM.machine.unpin();
+  const outer = savedFlag.pop()!;
+  const mmu = savedMmu.pop();
+  const spaceBefore = savedSpace.pop();
+  ACCESSING_USER_MEM.writeCurrent(outer);
+  const now = CPU_MMU.readCurrent();
+  if (now === null) return;
+  now.userAccessAllowed = outer;
+  // An access to another process's space switched this CPU to it (userMmu): switch back,
+  // or the interrupted process would run on the other one's page table.
+  if (
+    now === mmu &&
+    now.owner !== spaceBefore &&
+    spaceBefore instanceof AddrSpace &&
+    !spaceBefore.isDestroyed
+  ) {
+    spaceBefore.activate(now);
+  }
+}
+
 /**
  * Runs `fn` with the flag set and kernel access to USER pages allowed on the
  * current CPU, keeping the CPU pinned (no migration mid-access); restores
  * both afterwards, also when `fn` throws.
  */
 export function accessUserMemory<R>(fn: () => R): R {
-  // Hot path (every user access): no closures, no allocation.
-  // The CPU's user-access window mirrors the flag (userMmu() opens it on an MMU made inside fn).
-  const machine = ACCESSING_USER_MEM.machine;
-  const outer = ACCESSING_USER_MEM.readCurrent();
-  ACCESSING_USER_MEM.writeCurrent(true);
-  const mmu = CPU_MMU.readCurrent();
-  const spaceBefore = mmu === null ? undefined : activeSpaceOf(mmu);
-  if (mmu !== null) mmu.userAccessAllowed = true;
-  machine.pinEnter();
+  beginUserAccess();
   try {
     return fn();
   } finally {
-    machine.unpin();
-    ACCESSING_USER_MEM.writeCurrent(outer);
-    const now = CPU_MMU.readCurrent();
-    if (now !== null) {
-      now.userAccessAllowed = outer;
-      // An access to another process's space switched this CPU to it (userMmu): switch back,
-      // or the interrupted process would run on the other one's page table.
-      if (
-        now === mmu &&
-        spaceBefore !== undefined &&
-        !spaceBefore.isDestroyed &&
-        activeSpaceOf(now) !== spaceBefore
-      ) {
-        spaceBefore.activate(now);
-      }
-    }
+    endUserAccess();
   }
 }
 

@@ -9,7 +9,7 @@
  */
 import { ADDR_END, alignDown4K, alignUp4K, hex, PAGE_SIZE_4K, toSafeIndex } from '../addr/index.js';
 import { Errno, LinuxError } from '../errno/index.js';
-import type { AddrSpace } from '../mm/index.js';
+import { AddrSpace } from '../mm/index.js';
 import {
   type MappingFlags,
   MappingFlags as MF,
@@ -17,7 +17,7 @@ import {
   PageFaultError,
   Privilege,
 } from '../paging/index.js';
-import { accessUserMemory, userMmu } from './access.js';
+import { accessUserMemory, beginUserAccess, endUserAccess, userMmu } from './access.js';
 import { c_char, encodeToBytes, i16, i32, type Layout, u8, u16, u32 } from './layout.js';
 import type { AddrSpaceProvider } from './provider.js';
 
@@ -73,6 +73,57 @@ export function userAccess<R>(fn: () => R): R {
     throw e;
   }
 }
+
+/** Loads one value inside a user access (no closure: the hot path of every typed read). */
+export function userLoad<T>(aspace: AddrSpace, addr: number, layout: Layout<T>): T {
+  beginUserAccess();
+  try {
+    return load(userMmu(aspace), addr, layout);
+  } catch (e) {
+    if (e instanceof PageFaultError) throw efault(e.fault.toString());
+    throw e;
+  } finally {
+    endUserAccess();
+  }
+}
+
+/** Stores one value inside a user access; a multi-page value is checked whole before any byte. */
+export function userStore<T>(aspace: AddrSpace, addr: number, layout: Layout<T>, value: T): void {
+  beginUserAccess();
+  try {
+    store(userMmu(aspace), addr, layout, value);
+  } catch (e) {
+    if (e instanceof PageFaultError) throw efault(e.fault.toString());
+    throw e;
+  } finally {
+    endUserAccess();
+  }
+}
+
+/**
+ * How many bytes from `addr` (at most `len`) lie in areas with `flags`, and
+ * the space: the space is returned, the count left in {@link probedLength}
+ * (no result object on the hot path). A bare space is asked directly; any
+ * other provider under its lock, held only meanwhile.
+ */
+export function probeSpace(
+  provider: AddrSpaceProvider,
+  addr: number,
+  len: number,
+  flags: MappingFlags,
+): AddrSpace {
+  if (provider instanceof AddrSpace) {
+    probedLength = provider.accessibleLength(addr, len, flags);
+    return provider;
+  }
+  return provider.withAddrSpace((aspace) => {
+    probedLength = aspace.accessibleLength(addr, len, flags);
+    return aspace;
+  });
+}
+
+/** The count of the last {@link probeSpace}. */
+export let probedLength = 0;
 
 /** The space behind `provider` and how many bytes from `addr` lie in areas with `flags` (lock held only meanwhile). */
 export function probe(

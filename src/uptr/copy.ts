@@ -21,9 +21,9 @@ import {
   efault,
   fillPrefix,
   KERNEL,
-  load,
-  probe,
-  userAccess,
+  probedLength,
+  probeSpace,
+  userLoad,
 } from './check.js';
 import { decodeFromBytes, encodeToBytes, type Layout } from './layout.js';
 import type { AddrSpaceProvider } from './provider.js';
@@ -76,9 +76,9 @@ export function clearUser(provider: AddrSpaceProvider, addr: number | bigint, n:
 export function readVal<T>(provider: AddrSpaceProvider, addr: number | bigint, layout: Layout<T>): T {
   const a = addrOf(addr);
   if (a < 0 || layout.size > ADDR_END - a) throw efault(`read of ${layout.name} at ${hexOf(addr)}`);
-  const { aspace, ok } = probe(provider, a, layout.size, USER_READ);
-  if (ok !== layout.size) throw efault(`read of ${layout.name} at ${hex(a)}`);
-  return userAccess(() => load(userMmu(aspace), a, layout));
+  const aspace = probeSpace(provider, a, layout.size, USER_READ);
+  if (probedLength !== layout.size) throw efault(`read of ${layout.name} at ${hex(a)}`);
+  return userLoad(aspace, a, layout);
 }
 
 /**

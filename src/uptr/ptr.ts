@@ -24,7 +24,16 @@ import { Errno, LinuxError } from '../errno/index.js';
 import type { AddrSpace } from '../mm/index.js';
 import { MappingFlags, PageFaultError } from '../paging/index.js';
 import { accessUserMemory, userMmu } from './access.js';
-import { addrOf, checkRegion, efault, KERNEL, load, prefaultForWrite, store, userAccess } from './check.js';
+import {
+  addrOf,
+  checkRegion,
+  efault,
+  KERNEL,
+  prefaultForWrite,
+  userAccess,
+  userLoad,
+  userStore,
+} from './check.js';
 import type { Layout } from './layout.js';
 import type { AddrSpaceProvider } from './provider.js';
 
@@ -42,12 +51,12 @@ export class UserRef<T> {
   ) {}
 
   read(): T {
-    return userAccess(() => load(userMmu(this.aspace), this.addr, this.layout));
+    return userLoad(this.aspace, this.addr, this.layout);
   }
 
   write(value: T): void {
     if (!this.writable) throw new TypeError('write through a UserConstPtr reference');
-    userAccess(() => store(userMmu(this.aspace), this.addr, this.layout, value));
+    userStore(this.aspace, this.addr, this.layout, value);
   }
 }
 
@@ -67,13 +76,13 @@ export class UserSlice<T> {
 
   get(i: number): T {
     this.checkIndex(i);
-    return userAccess(() => load(userMmu(this.aspace), this.addr + i * this.layout.size, this.layout));
+    return userLoad(this.aspace, this.addr + i * this.layout.size, this.layout);
   }
 
   set(i: number, value: T): void {
     this.checkIndex(i);
     this.checkWritable();
-    userAccess(() => store(userMmu(this.aspace), this.addr + i * this.layout.size, this.layout, value));
+    userStore(this.aspace, this.addr + i * this.layout.size, this.layout, value);
   }
 
   /** A copy of the slice's bytes. */
