@@ -402,63 +402,74 @@ export class Mmu {
   }
 
   /**
+   * Walks `[vaddr, vaddr + len)` page by page: translates each piece for
+   * `access` (faults go to the trap handler) and hands `step` its index in
+   * the memory views, its offset from `vaddr` and its length. Stops early
+   * when `step` answers a number (which it then answers), else answers -1.
+   * An unfixed fault throws {@link PageFaultError} whose `done` is the offset
+   * reached.
+   */
+  private eachPiece(
+    vaddr: number,
+    len: number,
+    access: Access,
+    privilege: Privilege,
+    step: (off: number, done: number, chunk: number) => number | undefined,
+  ): number {
+    let done = 0;
+    while (done < len) {
+      const v = vaddr + done;
+      const chunk = Math.min(len - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
+      const found = step(this.resolve(v, access, privilege, done), done, chunk);
+      if (found !== undefined) return found;
+      done += chunk;
+    }
+    return -1;
+  }
+
+  /**
    * Copies `dst.length` bytes from virtual `vaddr` into `dst`, page by page.
    * A fault that the handler does not fix throws {@link PageFaultError} whose
    * `done` counts the bytes already copied (they are in `dst`).
    */
   readBytes(vaddr: number, dst: Uint8Array, privilege: Privilege): void {
-    const len = dst.length;
-    let done = 0;
-    while (done < len) {
-      const v = vaddr + done;
-      const chunk = Math.min(len - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
-      const off = this.resolve(v, Access.Read, privilege, done);
-      dst.set(this.bytes.subarray(off, off + chunk), done);
-      done += chunk;
-    }
+    const bytes = this.bytes;
+    this.eachPiece(vaddr, dst.length, Access.Read, privilege, (off, done, chunk) => {
+      dst.set(bytes.subarray(off, off + chunk), done);
+      return undefined;
+    });
   }
 
   /** Copies `src` to virtual `vaddr`; faults as {@link readBytes}. */
   writeBytes(vaddr: number, src: Uint8Array, privilege: Privilege): void {
+    const bytes = this.bytes;
     const len = src.length;
-    let done = 0;
-    while (done < len) {
-      const v = vaddr + done;
-      const chunk = Math.min(len - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
-      const off = this.resolve(v, Access.Write, privilege, done);
-      this.bytes.set(chunk === len ? src : src.subarray(done, done + chunk), off);
-      done += chunk;
-    }
+    this.eachPiece(vaddr, len, Access.Write, privilege, (off, done, chunk) => {
+      bytes.set(chunk === len ? src : src.subarray(done, done + chunk), off);
+      return undefined;
+    });
   }
 
   /** Sets `len` bytes at virtual `vaddr` to `value`; faults as {@link readBytes}. */
   fill(vaddr: number, len: number, value: number, privilege: Privilege): void {
-    let done = 0;
-    while (done < len) {
-      const v = vaddr + done;
-      const chunk = Math.min(len - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
-      const off = this.resolve(v, Access.Write, privilege, done);
-      this.bytes.fill(value, off, off + chunk);
-      done += chunk;
-    }
+    const bytes = this.bytes;
+    this.eachPiece(vaddr, len, Access.Write, privilege, (off, _done, chunk) => {
+      bytes.fill(value, off, off + chunk);
+      return undefined;
+    });
   }
 
   /**
-   * Scans for a zero byte from `vaddr`, at most `max` bytes; answers its index
+   * Scans for `value` from `vaddr`, at most `max` bytes; answers its index
    * or -1. Bytes are read through the MMU page by page; a fault throws
    * {@link PageFaultError} with `done` = bytes scanned.
    */
   indexOfByte(vaddr: number, max: number, value: number, privilege: Privilege): number {
-    let done = 0;
-    while (done < max) {
-      const v = vaddr + done;
-      const chunk = Math.min(max - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
-      const off = this.resolve(v, Access.Read, privilege, done);
-      const at = this.bytes.subarray(off, off + chunk).indexOf(value);
-      if (at >= 0) return done + at;
-      done += chunk;
-    }
-    return -1;
+    const bytes = this.bytes;
+    return this.eachPiece(vaddr, max, Access.Read, privilege, (off, done, chunk) => {
+      const at = bytes.subarray(off, off + chunk).indexOf(value);
+      return at >= 0 ? done + at : undefined;
+    });
   }
 
   /**
