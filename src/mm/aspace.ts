@@ -173,6 +173,7 @@ export class AddrSpace {
 
   /** Runs this space on `mmu` (a context switch): installs the root and joins the TLB shootdown set. */
   activate(mmu: Mmu): void {
+    if (this.destroyed) throw new Error('address space activated after destroy()');
     const previous = activeSpaceOf(mmu);
     if (previous === this && mmu.root === this.pt.root) return;
     previous?.mmus.delete(mmu);

@@ -121,6 +121,7 @@ export class PageTable64 {
     }
     const fmt = this.format;
     const u32 = this.u32;
+    const leaf = this.checkedLeaf(fmt.newPage(paddr - (paddr % pageSize), flags, depth > 0), depth, flags);
     let table = this.root;
     for (let d = fmt.levels - 1; d > depth; d--) {
       const w = this.entryWord(table, vaddr, d);
@@ -139,7 +140,7 @@ export class PageTable64 {
     }
     const w = this.entryWord(table, vaddr, depth);
     if (u32[w] !== 0 || u32[w + 1] !== 0) throw new PagingError('AlreadyMapped', hex(vaddr));
-    this.store(w, this.checkedLeaf(fmt.newPage(paddr - (paddr % pageSize), flags, depth > 0), depth, flags));
+    this.store(w, leaf);
   }
 
   /**

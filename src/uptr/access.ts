@@ -13,6 +13,7 @@
  * space than the one the CPU runs (a ptrace- or process_vm_readv-style read)
  * switches the CPU to it for the access and back afterwards.
  */
+import { Errno, LinuxError } from '../errno/index.js';
 import { AddrSpace } from '../mm/index.js';
 import { CPU_MMU, currentMmu, type Mmu } from '../paging/index.js';
 import { PerCpu } from '../percpu/index.js';
@@ -46,25 +47,30 @@ export function beginUserAccess(): void {
   ACCESSING_USER_MEM.machine.pinEnter();
 }
 
-/** Closes the innermost user access: restores the flag, the access window and the CPU's space. */
+/** Closes the innermost user access: restores the flag, the access window, the CPU's MMU and its space. */
 export function endUserAccess(): void {
   ACCESSING_USER_MEM.machine.unpin();
   const outer = savedFlag.pop()!;
-  const mmu = savedMmu.pop();
+  const mmu = savedMmu.pop() ?? null;
   const spaceBefore = savedSpace.pop();
   ACCESSING_USER_MEM.writeCurrent(outer);
   const now = CPU_MMU.readCurrent();
-  if (now === null) return;
-  now.userAccessAllowed = outer;
+  if (mmu === null) {
+    // The access made the CPU's first MMU: it stays, with the window as the flag says.
+    if (now !== null) now.userAccessAllowed = outer;
+    return;
+  }
+  if (now !== mmu) {
+    // The access ran on an MMU over other physical memory (userMmu made one): close its
+    // window and give the CPU its own MMU back.
+    if (now !== null) now.userAccessAllowed = false;
+    CPU_MMU.writeCurrent(mmu);
+  }
+  mmu.userAccessAllowed = outer;
   // An access to another process's space switched this CPU to it (userMmu): switch back,
   // or the interrupted process would run on the other one's page table.
-  if (
-    now === mmu &&
-    now.owner !== spaceBefore &&
-    spaceBefore instanceof AddrSpace &&
-    !spaceBefore.isDestroyed
-  ) {
-    spaceBefore.activate(now);
+  if (mmu.owner !== spaceBefore && spaceBefore instanceof AddrSpace && !spaceBefore.isDestroyed) {
+    spaceBefore.activate(mmu);
   }
 }
 
@@ -88,6 +94,8 @@ export function accessUserMemory<R>(fn: () => R): R {
  * window matching the flag.
  */
 export function userMmu(aspace: AddrSpace): Mmu {
+  // A reference kept past its space's end (UserRef / UserSlice): the memory is gone.
+  if (aspace.isDestroyed) throw new LinuxError(Errno.EFAULT, 'address space destroyed');
   const mmu = currentMmu(aspace.mem);
   if (!aspace.isActiveOn(mmu)) aspace.activate(mmu);
   mmu.userAccessAllowed = ACCESSING_USER_MEM.readCurrent();

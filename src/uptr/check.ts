@@ -116,10 +116,14 @@ export function probeSpace(
     probedLength = provider.accessibleLength(addr, len, flags);
     return provider;
   }
-  return provider.withAddrSpace((aspace) => {
-    probedLength = aspace.accessibleLength(addr, len, flags);
-    return aspace;
+  let ok = 0;
+  const aspace = provider.withAddrSpace((as) => {
+    ok = as.accessibleLength(addr, len, flags);
+    return as;
   });
+  // Set only now: whatever the provider did around the callback may have probed too.
+  probedLength = ok;
+  return aspace;
 }
 
 /** The count of the last {@link probeSpace}. */

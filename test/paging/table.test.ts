@@ -714,3 +714,18 @@ describe('leaf encodings the walk would misread (review regressions)', () => {
     });
   }
 });
+
+test('a refused huge leaf allocates no table on the way (review regression)', () => {
+  for (const format of [PTE_FORMATS['riscv64-sv39'], PTE_FORMATS['riscv64-sv48']]) {
+    const mem = new PhysMemory(8 << 20);
+    const frames = new FrameAllocator(mem);
+    const pt = new PageTable64(mem, frames, format);
+    const used = frames.usedFrames;
+    assert.throws(
+      () => pt.map(0x4000_0000, 0x20_0000, PageSize.Size2M, MappingFlags.USER),
+      (e) => isPagingError(e, 'InvalidFlags'),
+    );
+    assert.equal(frames.usedFrames, used);
+    pt.destroy();
+  }
+});

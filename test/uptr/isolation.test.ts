@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { copyFromUser, readStringArray, readVal, struct, UserConstPtr, UserPtr, u8, u32 } from 'axptr';
 import { Errno, LinuxError } from 'axptr/errno';
-import { installPageFaultHandler } from 'axptr/kernel';
+import { installPageFaultHandler, KernelPanic } from 'axptr/kernel';
 import { activeSpaceOf } from 'axptr/mm';
-import { currentMmu, MappingFlags, PageFaultError, Privilege } from 'axptr/paging';
+import { CPU_MMU, currentMmu, MappingFlags, PageFaultError, Privilege } from 'axptr/paging';
 import { emptyWorld, FORMATS, K4, UR, URW, UW } from './helpers.js';
 
 function errnoOf(fn: () => unknown): number | string {
@@ -120,3 +120,53 @@ for (const format of FORMATS) {
     });
   });
 }
+
+describe('second review regressions', () => {
+  const format = FORMATS[2];
+
+  test('an access to a space over other physical memory gives the CPU its MMU back, window closed', () => {
+    const q = emptyWorld(format);
+    const p = emptyWorld(format);
+    for (const w of [p, q]) w.aspace.mapAlloc(0x10_0000, K4, URW, true);
+    const mmu = currentMmu(q.mem);
+    q.aspace.activate(mmu);
+    assert.equal(readVal(p.aspace, 0x10_0000, u8), 0);
+    assert.equal(CPU_MMU.readCurrent(), mmu);
+    assert.equal(activeSpaceOf(mmu), q.aspace);
+    assert.equal(mmu.userAccessAllowed, false);
+    assert.throws(() => mmu.read8(0x10_0000, Privilege.Kernel), KernelPanic); // the SMAP-like guard holds
+    p.aspace.destroy();
+    q.aspace.destroy();
+  });
+
+  test("a provider that probes again around the callback cannot widen a typed read's check", () => {
+    const w = emptyWorld(format);
+    w.aspace.mapAlloc(0x10_0000, K4, URW, true);
+    w.aspace.mapAlloc(0x30_0000, K4, MappingFlags.READ | MappingFlags.WRITE, true); // kernel-only
+    const auditing = {
+      withAddrSpace<R>(fn: (a: typeof w.aspace) => R): R {
+        const r = fn(w.aspace);
+        readVal(w.aspace, 0x10_0000, u32); // some bookkeeping read of its own
+        return r;
+      },
+    };
+    assert.equal(
+      errnoOf(() => readVal(auditing, 0x30_0000, u32)),
+      Errno.EFAULT,
+    );
+    w.aspace.destroy();
+  });
+
+  test('a reference kept past its space is EFAULT, and the CPU is not left on the dead space', () => {
+    const w = emptyWorld(format);
+    w.aspace.mapAlloc(0x10_0000, K4, URW, true);
+    const ref = new UserConstPtr(0x10_0000, u32).get(w.aspace);
+    w.aspace.destroy();
+    assert.equal(
+      errnoOf(() => ref.read()),
+      Errno.EFAULT,
+    );
+    const mmu = CPU_MMU.readCurrent();
+    assert.ok(mmu === null || activeSpaceOf(mmu) !== w.aspace);
+  });
+});
