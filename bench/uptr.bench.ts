@@ -1,7 +1,7 @@
 import { c_char, copyFromUser, importIovec, readVal, strncpyFromUser, UserConstPtr, u32 } from 'axptr';
 import { installPageFaultHandler } from 'axptr/kernel';
 import { AddrSpace } from 'axptr/mm';
-import { MappingFlags as F, FrameAllocator, PhysMemory, PTE_FORMATS } from 'axptr/paging';
+import { currentMmu, MappingFlags as F, FrameAllocator, PhysMemory, PTE_FORMATS } from 'axptr/paging';
 import type { BenchGroup } from './harness.js';
 
 const K4 = 0x1000;
@@ -35,6 +35,8 @@ export function uptr(): BenchGroup {
     iovView.setBigUint64(i * 16 + 8, 512n, true);
   }
   aspace.write(iovAddr, iov);
+  // This machine's memory is the CPU's: install its MMU and run the space on it, as a kernel would.
+  aspace.activate(currentMmu(mem));
 
   const N = 1000;
   const rawView = new DataView(mem.buffer);

@@ -525,7 +525,38 @@ export function setDefaultTrapHandler(handler: TrapHandler | null): void {
   for (const [, mmu] of CPU_MMU) if (mmu !== null) mmu.trapHandler = handler;
 }
 
-/** The current CPU's MMU over `mem`, created (with the default trap handler) when there is none yet. */
+/**
+ * Each CPU's MMUs over physical memories other than its own MMU's (several
+ * simulated machines in one process, e.g. in tests): used for an access to
+ * such memory without replacing the CPU's MMU.
+ */
+const SIDE_MMUS = new PerCpu(() => new WeakMap<PhysMemory, Mmu>());
+
+/**
+ * An MMU of the current CPU over `mem`: the CPU's own when it is over `mem`
+ * (created and installed when the CPU has none), else a side MMU kept for
+ * that memory, which does not replace the CPU's own.
+ */
+export function mmuFor(mem: PhysMemory): Mmu {
+  const own = CPU_MMU.readCurrent();
+  if (own === null) return currentMmu(mem);
+  if (own.mem === mem) return own;
+  const side = SIDE_MMUS.readCurrent();
+  let mmu = side.get(mem);
+  if (mmu === undefined) {
+    mmu = new Mmu(mem);
+    // Always the kernel's current trap handler, even one installed later.
+    mmu.trapHandler = (fault, m) => defaultTrapHandler?.(fault, m) ?? false;
+    side.set(mem, mmu);
+  }
+  return mmu;
+}
+
+/**
+ * The current CPU's MMU over `mem`, created (with the default trap handler)
+ * and installed as the CPU's own when the CPU has none or one over other
+ * memory (the kernel switching machines).
+ */
 export function currentMmu(mem: PhysMemory): Mmu {
   let mmu = CPU_MMU.readCurrent();
   if (mmu === null || mmu.mem !== mem) {

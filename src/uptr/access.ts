@@ -15,7 +15,7 @@
  */
 import { Errno, LinuxError } from '../errno/index.js';
 import { AddrSpace } from '../mm/index.js';
-import { CPU_MMU, currentMmu, type Mmu } from '../paging/index.js';
+import { CPU_MMU, type Mmu, mmuFor } from '../paging/index.js';
 import { PerCpu } from '../percpu/index.js';
 
 /** axptr's `ACCESSING_USER_MEM`: one flag per CPU, initially false. */
@@ -47,32 +47,35 @@ export function beginUserAccess(): void {
   ACCESSING_USER_MEM.machine.pinEnter();
 }
 
-/** Closes the innermost user access: restores the flag, the access window, the CPU's MMU and its space. */
+/** Closes the innermost user access: restores the flag, the access window and the CPU's space. */
 export function endUserAccess(): void {
   ACCESSING_USER_MEM.machine.unpin();
   const outer = savedFlag.pop()!;
   const mmu = savedMmu.pop() ?? null;
   const spaceBefore = savedSpace.pop();
   ACCESSING_USER_MEM.writeCurrent(outer);
+  if (!outer && borrowed.length > 0) {
+    // Side MMUs (over other physical memory) used by the access: close their windows.
+    for (const side of borrowed) side.userAccessAllowed = false;
+    borrowed.length = 0;
+  }
   const now = CPU_MMU.readCurrent();
-  if (mmu === null) {
-    // The access made the CPU's first MMU: it stays, with the window as the flag says.
-    if (now !== null) now.userAccessAllowed = outer;
-    return;
-  }
-  if (now !== mmu) {
-    // The access ran on an MMU over other physical memory (userMmu made one): close its
-    // window and give the CPU its own MMU back.
-    if (now !== null) now.userAccessAllowed = false;
-    CPU_MMU.writeCurrent(mmu);
-  }
-  mmu.userAccessAllowed = outer;
+  if (now === null) return;
+  now.userAccessAllowed = outer;
   // An access to another process's space switched this CPU to it (userMmu): switch back,
   // or the interrupted process would run on the other one's page table.
-  if (mmu.owner !== spaceBefore && spaceBefore instanceof AddrSpace && !spaceBefore.isDestroyed) {
-    spaceBefore.activate(mmu);
+  if (
+    now === mmu &&
+    now.owner !== spaceBefore &&
+    spaceBefore instanceof AddrSpace &&
+    !spaceBefore.isDestroyed
+  ) {
+    spaceBefore.activate(now);
   }
 }
+
+// Side MMUs whose window an open access opened (closed when the outermost access ends).
+const borrowed: Mmu[] = [];
 
 /**
  * Runs `fn` with the flag set and kernel access to USER pages allowed on the
@@ -96,8 +99,10 @@ export function accessUserMemory<R>(fn: () => R): R {
 export function userMmu(aspace: AddrSpace): Mmu {
   // A reference kept past its space's end (UserRef / UserSlice): the memory is gone.
   if (aspace.isDestroyed) throw new LinuxError(Errno.EFAULT, 'address space destroyed');
-  const mmu = currentMmu(aspace.mem);
+  const mmu = mmuFor(aspace.mem);
   if (!aspace.isActiveOn(mmu)) aspace.activate(mmu);
-  mmu.userAccessAllowed = ACCESSING_USER_MEM.readCurrent();
+  const open = ACCESSING_USER_MEM.readCurrent();
+  if (open && mmu !== CPU_MMU.readCurrent() && !mmu.userAccessAllowed) borrowed.push(mmu);
+  mmu.userAccessAllowed = open;
   return mmu;
 }

@@ -8,7 +8,7 @@ import { copyFromUser, readStringArray, readVal, struct, UserConstPtr, UserPtr, 
 import { Errno, LinuxError } from 'axptr/errno';
 import { installPageFaultHandler, KernelPanic } from 'axptr/kernel';
 import { activeSpaceOf } from 'axptr/mm';
-import { CPU_MMU, currentMmu, MappingFlags, PageFaultError, Privilege } from 'axptr/paging';
+import { CPU_MMU, currentMmu, MappingFlags, mmuFor, PageFaultError, Privilege } from 'axptr/paging';
 import { emptyWorld, FORMATS, K4, UR, URW, UW } from './helpers.js';
 
 function errnoOf(fn: () => unknown): number | string {
@@ -135,6 +135,11 @@ describe('second review regressions', () => {
     assert.equal(activeSpaceOf(mmu), q.aspace);
     assert.equal(mmu.userAccessAllowed, false);
     assert.throws(() => mmu.read8(0x10_0000, Privilege.Kernel), KernelPanic); // the SMAP-like guard holds
+    // The access ran on a side MMU over P's memory; its window is closed too.
+    const side = mmuFor(p.mem);
+    assert.notEqual(side, mmu);
+    assert.equal(side.userAccessAllowed, false);
+    assert.throws(() => side.read8(0x10_0000, Privilege.Kernel), KernelPanic);
     p.aspace.destroy();
     q.aspace.destroy();
   });
