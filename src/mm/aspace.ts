@@ -256,6 +256,7 @@ export class AddrSpace {
       if (a.start < start) this.areas.insert(a.slice(a.start, start));
       if (a.end > end) this.areas.insert(a.slice(end, a.end));
     }
+    this.pt.releaseEmptyTables(start, size);
     this.flushTlb(start, size);
   }
 
@@ -401,6 +402,7 @@ export class AddrSpace {
     } catch (e) {
       for (const v of filled) this.pt.unmap(v);
       for (const p of reserved) this.frames.dealloc(p);
+      this.pt.releaseEmptyTables(start, size);
       throw asNoMemory(e);
     }
     this.faultStats.lazyFill += toFill.length;
@@ -432,6 +434,7 @@ export class AddrSpace {
         this.pt.map(page, frame, PageSize.Size4K, this.pteFlags(area.flags));
       } catch {
         this.frames.dealloc(frame);
+        this.pt.releaseEmptyTables(page, PAGE_SIZE_4K);
         return this.refuse();
       }
       this.faultStats.lazyFill++;
@@ -553,10 +556,11 @@ export class AddrSpace {
     return child;
   }
 
-  /** Removes every area (frames released, tables kept). */
+  /** Removes every area (frames and the emptied tables released; the root table stays). */
   clear(): void {
     for (const a of this.areas) this.unmapPages(a, a.start, a.end);
     this.areas.clear();
+    this.pt.releaseEmptyTables(this.base, this.size);
     this.flushTlb();
   }
 
@@ -627,6 +631,7 @@ export class AddrSpace {
       } catch (e) {
         for (let k = 0; k < i; k++) this.pt.unmap(area.start + k * PAGE_SIZE_4K);
         for (const f of frames) this.frames.dealloc(f);
+        this.pt.releaseEmptyTables(area.start, area.size);
         throw asNoMemory(e);
       }
     }
@@ -776,6 +781,7 @@ export class AddrSpace {
     } catch (e) {
       for (const v of filled) this.pt.unmap(v);
       for (const f of frames) this.frames.dealloc(f);
+      this.pt.releaseEmptyTables(start, size);
       throw asNoMemory(e);
     }
     need.forEach((n, i) => {

@@ -279,6 +279,7 @@ export class PageTable64 {
       }
     } catch (e) {
       for (const u of done) this.unmap(u);
+      this.releaseEmptyTables(vaddr, size);
       throw e;
     }
   }
@@ -302,6 +303,48 @@ export class PageTable64 {
    */
   walk(limit: number, pre?: (e: WalkEntry) => void, post?: (e: WalkEntry) => void): void {
     this.walkTable(this.root, 0, 0, limit, pre, post);
+  }
+
+  /**
+   * Frees the intermediate tables under `[vaddr, vaddr + size)` that no
+   * longer hold any entry, clearing their parents' entries, bottom up (the
+   * root stays). Answers how many frames went back. Translations are not
+   * affected (only empty tables go), so no TLB flush is needed. Linux does
+   * the same on munmap (free_pgtables); without it a failed or undone map
+   * would keep the tables it had to create.
+   */
+  releaseEmptyTables(vaddr: number, size: number): number {
+    if (this.rootPaddr < 0 || size <= 0 || !this.isValidVaddr(vaddr)) return 0;
+    const end = Math.min(vaddr + size, this.vaLimit);
+    return this.pruneTable(this.rootPaddr, this.format.levels - 1, 0, vaddr, end);
+  }
+
+  private pruneTable(table: number, depth: number, base: number, start: number, end: number): number {
+    if (depth === 0) return 0;
+    const fmt = this.format;
+    const u32 = this.u32;
+    const span = ENTRY_SPAN[depth];
+    const first = Math.max(0, Math.floor((start - base) / span));
+    const last = Math.min(511, Math.floor((end - 1 - base) / span));
+    let freed = 0;
+    for (let i = first; i <= last; i++) {
+      const w = (table - this.memBase + i * 8) >>> 2;
+      const lo = u32[w];
+      const hi = u32[w + 1];
+      if ((lo === 0 && hi === 0) || fmt.isHuge(lo, hi)) continue;
+      const child = fmt.paddr(lo, hi);
+      freed += this.pruneTable(child, depth - 1, base + i * span, start, end);
+      const c = (child - this.memBase) >>> 2;
+      let empty = true;
+      for (let k = 0; k < 1024 && empty; k++) if (u32[c + k] !== 0) empty = false;
+      if (empty) {
+        u32[w] = 0;
+        u32[w + 1] = 0;
+        this.frames.dealloc(child);
+        freed++;
+      }
+    }
+    return freed;
   }
 
   /** Number of table frames (root included) the tree uses now. */

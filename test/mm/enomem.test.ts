@@ -30,9 +30,10 @@ interface Ctx {
 /** A parent with some data, forked once: page 0 of A is shared copy-on-write. */
 function setup(format: PteFormat): Ctx {
   const w = world(1024);
-  const sp = space(w, format);
+  const sp = space(w, format, 0x1_0000, 0x1_0000_0000 - 0x1_0000); // 4 GiB: room for a new 1 GiB region
   sp.mapAlloc(A, A_PAGES * K4, URW, false);
   sp.mapAlloc(B, 2 * K4, URW, false);
+  sp.mapAlloc(0xc000_0000, K4, URW, false); // alone in its 1 GiB region: no table yet
   sp.mapAlloc(0x50_0000, 2 * K4, U | R, true);
   sp.write(A + 0x10, pattern(64, 1));
   sp.write(0x50_0000, pattern(2 * K4, 2));
@@ -46,6 +47,8 @@ interface Snapshot {
   bytes: Uint8Array[];
   resident: number;
   mapped: number;
+  /** Page-table frames: a failed operation gives back the tables it made, too. */
+  tables: number;
 }
 
 function snapshot(sp: AddrSpace): Snapshot {
@@ -54,6 +57,7 @@ function snapshot(sp: AddrSpace): Snapshot {
     bytes: [...sp.iterAreas()].map((a) => bytesOf(sp, a.start, a.end - a.start)),
     resident: sp.stats().residentPages,
     mapped: sp.stats().mappedBytes,
+    tables: sp.stats().tableFrames,
   };
 }
 
@@ -65,6 +69,15 @@ interface Scenario {
 }
 
 const SCENARIOS: Scenario[] = [
+  {
+    name: 'eager mapAlloc in a new 1 GiB region (two new tables, then the frames)',
+    run: ({ sp }) => void sp.mapAlloc(0x8000_0000, 2 * K4, URW, true),
+  },
+  {
+    name: 'lazy fill in a new 1 GiB region (two new tables)',
+    run: ({ sp }) => sp.handlePageFault(0xc000_0000, U | W),
+    fault: true,
+  },
   {
     name: 'eager mapAlloc across a 2 MiB boundary',
     run: ({ sp }) => void sp.mapAlloc(0x40_0000 - 2 * K4, 4 * K4, URW, true),
