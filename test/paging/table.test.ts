@@ -729,3 +729,28 @@ test('a refused huge leaf allocates no table on the way (review regression)', ()
     pt.destroy();
   }
 });
+
+test('releaseEmptyTables frees only emptied tables in the range, bottom up', () => {
+  for (const format of Object.values(PTE_FORMATS)) {
+    const mem = new PhysMemory(8 << 20);
+    const frames = new FrameAllocator(mem);
+    const pt = new PageTable64(mem, frames, format);
+    const a = 0x4000_0000; // 1 GiB: its own upper tables
+    const b = 0x1000;
+    pt.map(a, mem.base + 0x10_0000, PageSize.Size4K, MappingFlags.READ);
+    pt.map(b, mem.base + 0x20_0000, PageSize.Size4K, MappingFlags.READ);
+    const tables = pt.countTables();
+    assert.equal(pt.releaseEmptyTables(0, 2 * PageSize.Size1G), 0, `${format.arch}: nothing empty yet`);
+    pt.unmap(a);
+    const freed = pt.releaseEmptyTables(a, PageSize.Size4K);
+    // Sv39: the leaf table and the 1 GiB-level table under the root; 4-level: the same two.
+    assert.equal(freed, 2, format.arch);
+    assert.equal(pt.countTables(), tables - 2);
+    assert.equal(pt.translate(b), mem.base + 0x20_0000);
+    assert.equal(pt.translate(a), -1);
+    pt.map(a, mem.base + 0x10_0000, PageSize.Size4K, MappingFlags.READ); // tables come back on demand
+    assert.equal(pt.countTables(), tables);
+    pt.destroy();
+    assert.equal(frames.usedFrames, 0);
+  }
+});
