@@ -223,6 +223,20 @@ export class Mmu {
   }
 
   /**
+   * True when the TLB already holds a translation of the page of `vaddr`
+   * that lets a kernel-mode access with user access allowed do `access`: the
+   * page is present with that permission now (the TLB is kept coherent by
+   * flushes). No walk, no counters: a probe for callers that can skip work
+   * (populating pages) when the answer is yes.
+   */
+  isCachedForUserAccess(vaddr: number, access: Access): boolean {
+    const vpn = Math.floor(vaddr / PAGE_SIZE_4K);
+    const i = vpn & this.mask;
+    const set = access === Access.Read ? this.tlbR : access === Access.Write ? this.tlbW : this.tlbX;
+    return set.tag[i] === vpn && (set.modes[i] & MODE_KERNEL_SUM) !== 0;
+  }
+
+  /**
    * Translates without side effects on the caller's side: answers the physical
    * address, or the {@link PageFault} the access would raise. Updates the
    * accessed / dirty bits and fills the TLB on success, as hardware does.

@@ -11,6 +11,8 @@ import { ADDR_END, alignDown4K, alignUp4K, hex, PAGE_SIZE_4K, toSafeIndex } from
 import { Errno, LinuxError } from '../errno/index.js';
 import { AddrSpace } from '../mm/index.js';
 import {
+  Access,
+  CPU_MMU,
   type MappingFlags,
   MappingFlags as MF,
   type Mmu,
@@ -59,9 +61,26 @@ export function checkRegion(
   return provider.withAddrSpace((aspace) => {
     if (!aspace.canAccessRange(addr, size, flags)) throw efault(`${hex(addr)}+${hex(size)} not accessible`);
     const first = alignDown4K(addr);
-    aspace.populateArea(first, alignUp4K(addr + size) - first, flags & (MF.READ | MF.WRITE));
+    const access = flags & (MF.READ | MF.WRITE);
+    if (!alreadyPresent(aspace, first, addr + size, access)) {
+      aspace.populateArea(first, alignUp4K(addr + size) - first, access);
+    }
     return aspace;
   });
+}
+
+/**
+ * True when the one page `[first, end)` lies in is surely present as
+ * `access` needs it: the CPU runs `aspace` and its TLB holds the page with
+ * that permission (a write entry exists only for a writable, unshared page).
+ * Then populating it would change nothing, and the page walk it costs is
+ * skipped.
+ */
+function alreadyPresent(aspace: AddrSpace, first: number, end: number, access: MappingFlags): boolean {
+  if (end > first + PAGE_SIZE_4K || end === first) return false;
+  const mmu = CPU_MMU.readCurrent();
+  if (mmu === null || mmu.owner !== aspace) return false;
+  return mmu.isCachedForUserAccess(first, (access & MF.WRITE) !== 0 ? Access.Write : Access.Read);
 }
 
 /** Runs an MMU access inside the user-access window; an unfixed fault becomes `EFAULT`. */
