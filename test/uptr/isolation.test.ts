@@ -175,3 +175,23 @@ describe('second review regressions', () => {
     assert.ok(mmu === null || activeSpaceOf(mmu) !== w.aspace);
   });
 });
+
+describe('the TLB shortcut of checkRegion', () => {
+  for (const format of FORMATS) {
+    test(`${format.arch}: a cached write entry never skips a copy-on-write break after fork`, () => {
+      const w = emptyWorld(format);
+      w.aspace.mapAlloc(0x10_0000, K4, URW, false);
+      w.aspace.activate(currentMmu(w.mem));
+      const p = new UserPtr(0x10_0000, u32);
+      p.get(w.aspace).write(1); // fills the page and the CPU's write TLB entry
+      p.get(w.aspace).write(2); // the shortcut: no populate
+      const child = w.aspace.fork(); // write-protects the parent and flushes its TLB
+      p.get(w.aspace).write(3);
+      assert.equal(new UserConstPtr(0x10_0000, u32).get(child).read(), 2);
+      assert.equal(new UserConstPtr(0x10_0000, u32).get(w.aspace).read(), 3);
+      assert.equal(w.aspace.stats().faults.cowCopy + w.aspace.stats().faults.cowReuse, 1);
+      child.destroy();
+      w.aspace.destroy();
+    });
+  }
+});
