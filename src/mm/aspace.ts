@@ -802,7 +802,7 @@ export class AddrSpace {
   }
 
   private leafSpan(level: number): number {
-    return PAGE_SIZE_4K * 512 ** (this.pt.levels - 1 - level);
+    return LEAF_SPAN[this.pt.levels - 1 - level];
   }
 }
 
@@ -823,6 +823,9 @@ function encodesPresent(format: PteFormat, flags: MappingFlags): boolean {
   }
   return cache[i] === 1;
 }
+
+/** Bytes a leaf covers, by depth from the last level: 4 KiB, 2 MiB, 1 GiB. */
+const LEAF_SPAN = [PAGE_SIZE_4K, PAGE_SIZE_4K * 512, PAGE_SIZE_4K * 512 * 512];
 
 /** Page-table allocation failures become `ENOMEM`; other errors pass through. */
 function asNoMemory(e: unknown): unknown {

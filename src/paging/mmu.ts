@@ -89,6 +89,14 @@ const MODE_USER = 1;
 const MODE_KERNEL = 2;
 const MODE_KERNEL_SUM = 4;
 
+/** Bytes one entry covers, by depth from the leaf level: 4 KiB, 2 MiB, 1 GiB, 512 GiB. */
+const LEVEL_SPAN = [
+  PAGE_SIZE_4K,
+  PAGE_SIZE_4K * 512,
+  PAGE_SIZE_4K * 512 * 512,
+  PAGE_SIZE_4K * 512 * 512 * 512,
+];
+
 /** How many times one access retries after the trap handler claimed a fix. */
 const MAX_FIXUPS = 4;
 
@@ -284,7 +292,7 @@ export class Mmu {
     let span = 0;
     let w = -1;
     for (let d = fmt.levels - 1; d >= 0; d--) {
-      span = PAGE_SIZE_4K * 512 ** d;
+      span = LEVEL_SPAN[d];
       const rel = table - this.memBase + (Math.floor(vaddr / span) & 511) * 8;
       if (rel < 0 || rel >= this.memSize) return this.fault(vaddr, access, privilege, 'not-present');
       w = rel >>> 2;
