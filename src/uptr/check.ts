@@ -148,14 +148,30 @@ export function probeSpace(
 /** The count of the last {@link probeSpace}. */
 export let probedLength = 0;
 
-/** The space behind `provider` and how many bytes from `addr` lie in areas with `flags` (lock held only meanwhile). */
-export function probe(
+/**
+ * Runs `op` on the CPU's MMU for the longest prefix of user `[addr, addr +
+ * len)` that lies in areas with `flags`, inside a user access. Answers how
+ * many bytes it got through: the prefix, or less when a fault nobody fixes
+ * stops it.
+ */
+function accessPrefix(
   provider: AddrSpaceProvider,
   addr: number,
   len: number,
   flags: MappingFlags,
-): { aspace: AddrSpace; ok: number } {
-  return provider.withAddrSpace((aspace) => ({ aspace, ok: aspace.accessibleLength(addr, len, flags) }));
+  op: (mmu: Mmu, count: number) => void,
+): number {
+  if (addr < 0 || len > ADDR_END - addr) return 0;
+  const aspace = probeSpace(provider, addr, len, flags);
+  const ok = probedLength;
+  if (ok === 0) return 0;
+  try {
+    accessUserMemory(() => op(userMmu(aspace), ok));
+  } catch (e) {
+    if (e instanceof PageFaultError) return e.done;
+    throw e;
+  }
+  return ok;
 }
 
 /**
@@ -169,18 +185,9 @@ export function copyInPrefix(
   dst: Uint8Array,
   flags: MappingFlags,
 ): number {
-  if (addr < 0 || dst.length > ADDR_END - addr) return 0;
-  const { aspace, ok } = probe(provider, addr, dst.length, flags);
-  if (ok === 0) return 0;
-  try {
-    accessUserMemory(() =>
-      userMmu(aspace).readBytes(addr, ok === dst.length ? dst : dst.subarray(0, ok), KERNEL),
-    );
-  } catch (e) {
-    if (e instanceof PageFaultError) return e.done;
-    throw e;
-  }
-  return ok;
+  return accessPrefix(provider, addr, dst.length, flags, (mmu, n) =>
+    mmu.readBytes(addr, n === dst.length ? dst : dst.subarray(0, n), KERNEL),
+  );
 }
 
 /** The counterpart of {@link copyInPrefix} for stores: answers the bytes written. */
@@ -190,18 +197,9 @@ export function copyOutPrefix(
   src: Uint8Array,
   flags: MappingFlags,
 ): number {
-  if (addr < 0 || src.length > ADDR_END - addr) return 0;
-  const { aspace, ok } = probe(provider, addr, src.length, flags);
-  if (ok === 0) return 0;
-  try {
-    accessUserMemory(() =>
-      userMmu(aspace).writeBytes(addr, ok === src.length ? src : src.subarray(0, ok), KERNEL),
-    );
-  } catch (e) {
-    if (e instanceof PageFaultError) return e.done;
-    throw e;
-  }
-  return ok;
+  return accessPrefix(provider, addr, src.length, flags, (mmu, n) =>
+    mmu.writeBytes(addr, n === src.length ? src : src.subarray(0, n), KERNEL),
+  );
 }
 
 /** Zeroes user `[addr, addr + len)` up to the first bad byte; answers the bytes zeroed. */
@@ -211,16 +209,7 @@ export function fillPrefix(
   len: number,
   flags: MappingFlags,
 ): number {
-  if (addr < 0 || len > ADDR_END - addr) return 0;
-  const { aspace, ok } = probe(provider, addr, len, flags);
-  if (ok === 0) return 0;
-  try {
-    accessUserMemory(() => userMmu(aspace).fill(addr, ok, 0, KERNEL));
-  } catch (e) {
-    if (e instanceof PageFaultError) return e.done;
-    throw e;
-  }
-  return ok;
+  return accessPrefix(provider, addr, len, flags, (mmu, n) => mmu.fill(addr, n, 0, KERNEL));
 }
 
 /** Bytes from `addr` to the end of its 4 KiB page. */

@@ -20,7 +20,6 @@
  * as in axptr: `UserConstPtr` needs READ, `UserPtr` READ|WRITE.
  */
 import { alignDown4K, hex, PAGE_SIZE_4K, toSafeIndex, type VirtAddr } from '../addr/index.js';
-import { Errno, LinuxError } from '../errno/index.js';
 import type { AddrSpace } from '../mm/index.js';
 import { MappingFlags, PageFaultError } from '../paging/index.js';
 import { accessUserMemory, userMmu } from './access.js';
@@ -36,10 +35,10 @@ import {
 } from './check.js';
 import type { Layout } from './layout.js';
 import type { AddrSpaceProvider } from './provider.js';
+import { decodeUtf8 } from './strings.js';
 
 const READ = MappingFlags.READ;
 const READ_WRITE = MappingFlags.READ | MappingFlags.WRITE;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** A checked reference to one `T` in user memory. */
 export class UserRef<T> {
@@ -255,12 +254,7 @@ export class UserConstPtr<T> extends UserPointer<T> {
   /** The NUL-terminated string at the pointer, decoded as UTF-8 (`EILSEQ` when it is not); `c_char` / `u8` only. */
   getAsStr(provider: AddrSpaceProvider): string {
     if (this.layout.size !== 1) throw new TypeError(`getAsStr on a pointer to ${this.layout.name}`);
-    const bytes = this.scanNullTerminated(provider);
-    try {
-      return utf8.decode(bytes);
-    } catch {
-      throw new LinuxError(Errno.EILSEQ, `string at ${hex(this.addr)} is not UTF-8`);
-    }
+    return decodeUtf8(this.scanNullTerminated(provider));
   }
 }
 

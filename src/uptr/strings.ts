@@ -9,7 +9,7 @@ import { ADDR_END, hex } from '../addr/index.js';
 import { Errno, LinuxError } from '../errno/index.js';
 import { PageFaultError } from '../paging/index.js';
 import { accessUserMemory, userMmu } from './access.js';
-import { addrOf, copyInPrefix, efault, KERNEL, probe, toPageEnd } from './check.js';
+import { addrOf, copyInPrefix, efault, KERNEL, probedLength, probeSpace, toPageEnd } from './check.js';
 import { USER_READ } from './copy.js';
 import type { AddrSpaceProvider } from './provider.js';
 
@@ -44,7 +44,8 @@ export function strncpyFromUser(
   if (count === 0) return 0;
   if (addr < 0) throw efault(`not an address: ${String(src)}`);
   const limit = Math.min(count, ADDR_END - addr);
-  const { aspace, ok } = probe(provider, addr, limit, USER_READ);
+  const aspace = probeSpace(provider, addr, limit, USER_READ);
+  const ok = probedLength;
   let done = 0;
   try {
     accessUserMemory(() => {
