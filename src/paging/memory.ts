@@ -167,7 +167,9 @@ export class FrameAllocator {
 
   constructor(mem: PhysMemory, options: { start?: number; end?: number } = {}) {
     this.mem = mem;
-    this.start = options.start ?? mem.base;
+    // Physical address 0 is never handed out: a zero entry means "nothing here" to every
+    // format (a LoongArch table entry is the bare address), so a table there would vanish.
+    this.start = options.start ?? Math.max(mem.base, PAGE_SIZE_4K);
     const end = options.end ?? mem.end;
     if (
       this.start % PAGE_SIZE_4K !== 0 ||

@@ -129,7 +129,11 @@ export class PageTable64 {
       const hi = u32[w + 1];
       if (lo === 0 && hi === 0) {
         const frame = this.frames.alloc();
-        if (frame === undefined) throw new PagingError('NoMemory', 'page table');
+        if (frame === undefined) {
+          // Tables this call already made stay empty: give them back.
+          this.releaseEmptyTables(vaddr - (vaddr % PAGE_SIZE_4K), PAGE_SIZE_4K);
+          throw new PagingError('NoMemory', 'page table');
+        }
         this.store(w, fmt.newTable(frame));
         table = frame;
       } else if (fmt.isHuge(lo, hi)) {
@@ -309,7 +313,9 @@ export class PageTable64 {
    * Frees the intermediate tables under `[vaddr, vaddr + size)` that no
    * longer hold any entry, clearing their parents' entries, bottom up (the
    * root stays). Answers how many frames went back. Translations are not
-   * affected (only empty tables go), so no TLB flush is needed. Linux does
+   * affected (only empty tables go), and the MMU model caches leaf
+   * translations only, so no TLB flush is needed here (hardware with
+   * page-walk caches would need one before the frames are reused). Linux does
    * the same on munmap (free_pgtables); without it a failed or undone map
    * would keep the tables it had to create.
    */

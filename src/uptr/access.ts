@@ -60,6 +60,8 @@ export function endUserAccess(): void {
     borrowed.length = 0;
   }
   const now = CPU_MMU.readCurrent();
+  // The MMU the access opened may have been replaced meanwhile (the kernel switching machines): close it too.
+  if (mmu !== null && mmu !== now) mmu.userAccessAllowed = outer;
   if (now === null) return;
   now.userAccessAllowed = outer;
   // An access to another process's space switched this CPU to it (userMmu): switch back,

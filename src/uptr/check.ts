@@ -79,7 +79,7 @@ export function checkRegion(
 function alreadyPresent(aspace: AddrSpace, first: number, end: number, access: MappingFlags): boolean {
   if (end > first + PAGE_SIZE_4K || end === first) return false;
   const mmu = CPU_MMU.readCurrent();
-  if (mmu === null || mmu.owner !== aspace) return false;
+  if (mmu === null || !aspace.isActiveOn(mmu)) return false;
   return mmu.isCachedForUserAccess(first, (access & MF.WRITE) !== 0 ? Access.Write : Access.Read);
 }
 

@@ -506,3 +506,13 @@ describe('FrameAllocator', () => {
     );
   });
 });
+
+test('RAM at physical 0: frame 0 is never handed out (a zero entry means "nothing here")', () => {
+  const mem = new PhysMemory(16 * 4096, { base: 0 });
+  const frames = new FrameAllocator(mem);
+  assert.equal(frames.frameCount, 15);
+  const got = new Set<number>();
+  for (let f = frames.alloc(); f !== undefined; f = frames.alloc()) got.add(f);
+  assert.equal(got.size, 15);
+  assert.ok(!got.has(0));
+});

@@ -754,3 +754,20 @@ test('releaseEmptyTables frees only emptied tables in the range, bottom up', () 
     assert.equal(frames.usedFrames, 0);
   }
 });
+
+test('a map that runs out of frames half-way keeps no table it made (review regression)', () => {
+  for (const format of Object.values(PTE_FORMATS)) {
+    const mem = new PhysMemory(64 * 4096);
+    const frames = new FrameAllocator(mem);
+    const pt = new PageTable64(mem, frames, format);
+    const used = frames.usedFrames;
+    frames.failNthAllocation(2); // the first new table succeeds, the second fails
+    assert.throws(
+      () => pt.map(0x4000_0000, mem.base, PageSize.Size4K, MappingFlags.READ),
+      (e) => isPagingError(e, 'NoMemory'),
+    );
+    assert.equal(pt.countTables(), 1, format.arch);
+    assert.equal(frames.usedFrames, used);
+    pt.destroy();
+  }
+});

@@ -4,7 +4,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { copyFromUser, readStringArray, readVal, struct, UserConstPtr, UserPtr, u8, u32 } from 'axptr';
+import {
+  accessUserMemory,
+  copyFromUser,
+  readStringArray,
+  readVal,
+  struct,
+  UserConstPtr,
+  UserPtr,
+  u8,
+  u32,
+} from 'axptr';
 import { Errno, LinuxError } from 'axptr/errno';
 import { installPageFaultHandler, KernelPanic } from 'axptr/kernel';
 import { activeSpaceOf } from 'axptr/mm';
@@ -194,4 +204,22 @@ describe('the TLB shortcut of checkRegion', () => {
       w.aspace.destroy();
     });
   }
+});
+
+test('an MMU replaced during a user access gets its window closed too (review regression)', () => {
+  const format = FORMATS[2];
+  const p = emptyWorld(format);
+  const q = emptyWorld(format);
+  p.aspace.mapAlloc(0x10_0000, K4, URW, true);
+  const m1 = currentMmu(p.mem);
+  p.aspace.activate(m1);
+  new UserPtr(0x10_0000, u32).get(p.aspace).write(0x1234);
+  accessUserMemory(() => {
+    currentMmu(q.mem); // the kernel switches this CPU to another machine's memory
+  });
+  assert.equal(m1.userAccessAllowed, false);
+  assert.throws(() => m1.read32(0x10_0000, Privilege.Kernel), KernelPanic);
+  currentMmu(p.mem);
+  p.aspace.destroy();
+  q.aspace.destroy();
 });
