@@ -38,6 +38,8 @@ import type { AddrSpaceProvider } from './provider.js';
 import { decodeUtf8 } from './strings.js';
 
 const READ = MappingFlags.READ;
+/** One page of scratch for the byte scan (a scan never nests in another). */
+const pageScratch = new Uint8Array(PAGE_SIZE_4K);
 const READ_WRITE = MappingFlags.READ | MappingFlags.WRITE;
 
 /** A checked reference to one `T` in user memory. */
@@ -206,11 +208,12 @@ abstract class UserPointer<T> {
           }
           const mmu = userMmu(aspace!);
           if (size === 1) {
-            // Bytes: take the rest of the checked pages in one copy and look for the NUL in the copy.
-            const chunk = new Uint8Array(page - ptr);
+            // Bytes: copy the rest of the page once into the scratch page, look for the NUL
+            // there, and keep only the string's bytes.
+            const chunk = pageScratch.subarray(0, page - ptr);
             mmu.readBytes(ptr, chunk, KERNEL);
             const nul = chunk.indexOf(0);
-            const keep = nul < 0 ? chunk : chunk.subarray(0, nul);
+            const keep = chunk.slice(0, nul < 0 ? chunk.length : nul);
             chunks.push(keep);
             total += keep.length;
             if (nul >= 0) return;
