@@ -188,7 +188,7 @@ for (const fmt of Object.values(PTE_FORMATS)) {
       assert.equal(mmu.read8(v, U), 9);
     });
 
-    test('accessed / dirty bits are set in the leaf entry', () => {
+    test('accessed / dirty bits: set in the leaf as the hardware does (AF only on AArch64, none on LoongArch)', () => {
       const { mmu, mapPage, pt, mem } = setup(fmt);
       const v = 0x70_0000;
       mapPage(v, READ | WRITE);
