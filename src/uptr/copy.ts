@@ -125,21 +125,23 @@ export function copyStructFromUser<T>(
 ): T {
   const size = toSafeIndex(usize);
   if (size === undefined) throw efault(`struct size ${String(usize)}`);
+  const a = addrOf(addr);
+  if (size > 0 && (a < 0 || size > ADDR_END - a)) throw efault(`struct at ${hexOf(addr)}`);
   const ksize = layout.size;
-  const bytes = new Uint8Array(ksize);
-  const take = Math.min(size, ksize);
-  if (copyInPrefix(provider, addrOf(addr), bytes.subarray(0, take), USER_READ) !== take) {
-    throw efault(`struct at ${hexOf(addr)}`);
-  }
   if (size > ksize) {
-    // The tail the kernel does not know must be zero; read it in bounded chunks.
-    const base = addrOf(addr) + ksize;
+    // Linux's order: first the tail the kernel does not know, which must be zero (read in
+    // bounded chunks), then the part it knows.
     const chunk = new Uint8Array(Math.min(size - ksize, 4096));
     for (let off = 0; off < size - ksize; off += chunk.length) {
       const part = chunk.subarray(0, Math.min(chunk.length, size - ksize - off));
-      if (copyInPrefix(provider, base + off, part, USER_READ) !== part.length) throw efault('struct tail');
+      if (copyInPrefix(provider, a + ksize + off, part, USER_READ) !== part.length) throw efault('struct tail');
       if (part.some((b) => b !== 0)) throw new LinuxError(Errno.E2BIG, 'unknown struct fields are not zero');
     }
+  }
+  const bytes = new Uint8Array(ksize);
+  const take = Math.min(size, ksize);
+  if (copyInPrefix(provider, a, bytes.subarray(0, take), USER_READ) !== take) {
+    throw efault(`struct at ${hexOf(addr)}`);
   }
   return decodeFromBytes(layout, bytes);
 }

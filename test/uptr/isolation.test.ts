@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import {
   accessUserMemory,
   copyFromUser,
+  copyStructFromUser,
   readStringArray,
   readVal,
   struct,
@@ -14,6 +15,7 @@ import {
   UserPtr,
   u8,
   u32,
+  u64,
 } from 'axptr';
 import { Errno, LinuxError } from 'axptr/errno';
 import { installPageFaultHandler, KernelPanic } from 'axptr/kernel';
@@ -222,4 +224,24 @@ test('an MMU replaced during a user access gets its window closed too (review re
   currentMmu(p.mem);
   p.aspace.destroy();
   q.aspace.destroy();
+});
+
+test('copyStructFromUser checks the unknown tail first, as Linux does (E2BIG before EFAULT)', () => {
+  const w = emptyWorld(FORMATS[2]);
+  w.aspace.mapAlloc(0x10_0000, K4, URW, true); // a hole lies before it
+  w.aspace.write(0x10_0000, Uint8Array.of(1));
+  // The known 8 bytes lie in the hole, the 8-byte tail in the area and it is not zero.
+  assert.equal(
+    errnoOf(() => copyStructFromUser(w.aspace, 0x10_0000 - 8, 16, u64)),
+    Errno.E2BIG,
+  );
+  // With a zero tail, the unreadable known part is EFAULT.
+  w.aspace.write(0x10_0000, Uint8Array.of(0));
+  assert.equal(
+    errnoOf(() => copyStructFromUser(w.aspace, 0x10_0000 - 8, 16, u64)),
+    Errno.EFAULT,
+  );
+  // A zero-size user struct reads nothing: zeroes, whatever the address.
+  assert.equal(copyStructFromUser(w.aspace, Number.NaN, 0, u64), 0n);
+  w.aspace.destroy();
 });
