@@ -134,7 +134,8 @@ export function copyStructFromUser<T>(
     const chunk = new Uint8Array(Math.min(size - ksize, 4096));
     for (let off = 0; off < size - ksize; off += chunk.length) {
       const part = chunk.subarray(0, Math.min(chunk.length, size - ksize - off));
-      if (copyInPrefix(provider, a + ksize + off, part, USER_READ) !== part.length) throw efault('struct tail');
+      if (copyInPrefix(provider, a + ksize + off, part, USER_READ) !== part.length)
+        throw efault('struct tail');
       if (part.some((b) => b !== 0)) throw new LinuxError(Errno.E2BIG, 'unknown struct fields are not zero');
     }
   }
