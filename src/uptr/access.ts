@@ -94,9 +94,11 @@ export function accessUserMemory<R>(fn: () => R): R {
 }
 
 /**
- * The current CPU's MMU running `aspace` (switching the CPU to it when it
- * runs another space, as a kernel's `switch_mm` would), with the user-access
- * window matching the flag.
+ * The current CPU's MMU running `aspace`, with the user-access window
+ * matching the flag: the CPU's own MMU, switched to `aspace` when it runs
+ * another space (as a kernel's `switch_mm` would; {@link endUserAccess}
+ * switches back), or a side MMU when `aspace` lives in other physical memory
+ * (another simulated machine). `EFAULT` for a destroyed space.
  */
 export function userMmu(aspace: AddrSpace): Mmu {
   // A reference kept past its space's end (UserRef / UserSlice): the memory is gone.

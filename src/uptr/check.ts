@@ -149,7 +149,7 @@ export function probeSpace(
 export let probedLength = 0;
 
 /**
- * Runs `op` on the CPU's MMU for the longest prefix of user `[addr, addr +
+ * Runs `op` on the MMU that runs the space (see `userMmu`) for the longest prefix of user `[addr, addr +
  * len)` that lies in areas with `flags`, inside a user access. Answers how
  * many bytes it got through: the prefix, or less when a fault nobody fixes
  * stops it.
