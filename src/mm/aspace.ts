@@ -16,6 +16,10 @@
  *   are first touched, and pages still shared copy-on-write stay read-only.
  * - `fork` shares private frames copy-on-write (axmm's `cow` feature) and
  *   gives linear areas to the child as the same linear mapping.
+ * - a read fault on untouched private memory maps the allocator's shared
+ *   zero page read-only (as Linux does) instead of a fresh frame; the first
+ *   write copies it like any copy-on-write page. (`populateArea` and eager
+ *   areas still take real frames.)
  * - pages whose flags a format cannot encode as a valid entry (EMPTY on
  *   every format, anything without READ on AArch64; e.g. PROT_NONE) are
  *   mapped kernel-only read-only instead of with an invalid entry, so they
@@ -77,8 +81,10 @@ export interface AddrSpaceStats {
 }
 
 export interface FaultStats {
-  /** Lazy pages filled with a fresh zeroed frame. */
+  /** Lazy pages filled: with a fresh zeroed frame, or (read faults) with the shared zero page. */
   lazyFill: number;
+  /** Of those, read faults served by mapping the shared zero page read-only (no frame used). */
+  zeroPage: number;
   /** Copy-on-write breaks that copied a shared frame. */
   cowCopy: number;
   /** Copy-on-write breaks of a frame no longer shared (write permission given back, no copy). */
@@ -102,7 +108,14 @@ export class AddrSpace {
   readonly frames: FrameAllocator;
   private readonly areas = new AreaSet();
   private readonly mmus = new Set<Mmu>();
-  private readonly faultStats: FaultStats = { lazyFill: 0, cowCopy: 0, cowReuse: 0, refused: 0, spurious: 0 };
+  private readonly faultStats: FaultStats = {
+    lazyFill: 0,
+    zeroPage: 0,
+    cowCopy: 0,
+    cowReuse: 0,
+    refused: 0,
+    spurious: 0,
+  };
   private destroyed = false;
 
   /** An empty space over `[base, base + size)`; `ENOMEM` when the root table cannot be allocated. */
@@ -377,7 +390,7 @@ export class AddrSpace {
             toBreak.push({
               area: a,
               vaddr: v,
-              shared: this.frames.refCount(p - (p % PAGE_SIZE_4K)) > 1,
+              shared: this.isShared(p - (p % PAGE_SIZE_4K)),
             });
           }
         }
@@ -428,20 +441,25 @@ export class AddrSpace {
     const p = this.pt.translate(page);
     if (p < 0) {
       if (area.backend.kind !== 'alloc') return this.refuse();
-      const frame = this.frames.alloc();
+      // A read of untouched memory maps the shared zero page read-only (as Linux does);
+      // the first write then copies it like any copy-on-write page.
+      const zero = (access & MappingFlags.WRITE) === 0;
+      const frame = zero ? this.takeZeroFrame() : this.frames.alloc();
       if (frame === undefined) return this.refuse();
       try {
-        this.pt.map(page, frame, PageSize.Size4K, this.pteFlags(area.flags));
+        const flags = zero ? area.flags & ~MappingFlags.WRITE : area.flags;
+        this.pt.map(page, frame, PageSize.Size4K, this.pteFlags(flags));
       } catch {
-        this.frames.dealloc(frame);
+        this.releaseFrame(frame);
         this.pt.releaseEmptyTables(page, PAGE_SIZE_4K);
         return this.refuse();
       }
       this.faultStats.lazyFill++;
+      if (zero) this.faultStats.zeroPage++;
       return true;
     }
     if ((access & MappingFlags.WRITE) !== 0 && this.needsCowBreak(area, page)) {
-      if (this.frames.refCount(p - (p % PAGE_SIZE_4K)) > 1) {
+      if (this.isShared(p - (p % PAGE_SIZE_4K))) {
         const frame = this.frames.alloc();
         if (frame === undefined) return this.refuse();
         this.copyOnWrite(area, page, frame);
@@ -661,7 +679,7 @@ export class AddrSpace {
       const p = this.pt.translate(v);
       if (p < 0) continue;
       this.pt.unmap(v);
-      this.frames.release(p);
+      this.releaseFrame(p);
     }
   }
 
@@ -674,7 +692,7 @@ export class AddrSpace {
       const p = this.pt.translate(v);
       if (p < 0) continue;
       // A frame still shared copy-on-write stays read-only until written.
-      const pte = this.frames.refCount(p) > 1 ? flags & ~MappingFlags.WRITE : flags;
+      const pte = this.isShared(p) ? flags & ~MappingFlags.WRITE : flags;
       this.pt.protect(v, this.pteFlags(pte));
     }
   }
@@ -715,7 +733,7 @@ export class AddrSpace {
     const old = this.pt.translate(page);
     this.mem.copy(frame, old, PAGE_SIZE_4K);
     this.pt.remap(page, frame, this.pteFlags(a.flags));
-    this.frames.release(old);
+    this.releaseFrame(old);
     this.faultStats.cowCopy++;
   }
 
@@ -733,6 +751,32 @@ export class AddrSpace {
       throw new LinuxError(Errno.EFAULT, `physical ${hex(p)}+${len} is not RAM`);
     }
     return p - this.mem.base;
+  }
+
+  /**
+   * The allocator's zero page with one more reference (allocated on first
+   * use), or undefined when no frame is left. It is never written: every
+   * path that would write a page first asks {@link isShared}, which says yes.
+   */
+  private takeZeroFrame(): number | undefined {
+    const z = zeroFrames.get(this.frames);
+    if (z !== undefined) {
+      this.frames.retain(z);
+      return z;
+    }
+    const fresh = this.frames.alloc();
+    if (fresh !== undefined) zeroFrames.set(this.frames, fresh);
+    return fresh;
+  }
+
+  /** True when the frame at `p` must be copied before a write: mapped twice or more, or the zero page. */
+  private isShared(p: number): boolean {
+    return this.frames.refCount(p) > 1 || zeroFrames.get(this.frames) === p;
+  }
+
+  /** Drops a mapping's reference to a frame; the zero page is forgotten when its last mapping goes. */
+  private releaseFrame(p: number): void {
+    if (this.frames.release(p) && zeroFrames.get(this.frames) === p) zeroFrames.delete(this.frames);
   }
 
   private refuse(): false {
@@ -764,7 +808,7 @@ export class AddrSpace {
       for (let v = Math.max(a.start, start); v < Math.min(a.end, end); v += PAGE_SIZE_4K) {
         const p = this.pt.translate(v);
         if (p < 0) need.push({ area: a, vaddr: v, kind: 'fill' });
-        else if ((this.pt.flagsOf(v)! & MappingFlags.WRITE) === 0 && this.frames.refCount(p) > 1) {
+        else if ((this.pt.flagsOf(v)! & MappingFlags.WRITE) === 0 && this.isShared(p)) {
           need.push({ area: a, vaddr: v, kind: 'copy' });
         }
       }
@@ -794,7 +838,7 @@ export class AddrSpace {
           frames[i],
           this.pteFlags(this.pt.flagsOf(n.vaddr)! | (n.area.flags & MappingFlags.WRITE)),
         );
-        this.frames.release(old);
+        this.releaseFrame(old);
       }
     });
     this.faultStats.lazyFill += filled.length;
@@ -823,6 +867,13 @@ function encodesPresent(format: PteFormat, flags: MappingFlags): boolean {
   }
   return cache[i] === 1;
 }
+
+/**
+ * Each allocator's shared zero page: the frame read faults on untouched
+ * memory map read-only. Reference-counted like any frame (one reference per
+ * mapping), freed and forgotten when the last mapping goes.
+ */
+const zeroFrames = new WeakMap<FrameAllocator, number>();
 
 /** Bytes a leaf covers, by depth from the last level: 4 KiB, 2 MiB, 1 GiB. */
 const LEAF_SPAN = [PAGE_SIZE_4K, PAGE_SIZE_4K * 512, PAGE_SIZE_4K * 512 * 512];

@@ -245,3 +245,18 @@ test('copyStructFromUser checks the unknown tail first, as Linux does (E2BIG bef
   assert.equal(copyStructFromUser(w.aspace, Number.NaN, 0, u64), 0n);
   w.aspace.destroy();
 });
+
+test('reading untouched user memory through the copy family takes no frame per page (zero page)', () => {
+  const w = emptyWorld(FORMATS[0]);
+  w.aspace.mapAlloc(0x100_0000, 64 * K4, URW, false);
+  const used = w.frames.usedFrames;
+  // A struct with a 60 KiB zero tail over lazy memory: E2BIG is not raised, and 15 pages are read.
+  assert.equal(copyStructFromUser(w.aspace, 0x100_0000, 15 * K4, u64), 0n);
+  const tables = w.aspace.stats().tableFrames - 1;
+  assert.ok(
+    w.frames.usedFrames - used <= tables + 1,
+    `${w.frames.usedFrames - used} frames for 15 read pages`,
+  );
+  assert.equal(w.aspace.stats().faults.zeroPage, 15);
+  w.aspace.destroy();
+});
