@@ -40,7 +40,7 @@
  */
 import { MappingFlags } from '../flags.js';
 import type { PteFormat } from '../pte.js';
-import { inPlacePaddr, join, TWO_32, withInPlacePaddr } from './common.js';
+import { inPlaceEntry, inPlacePaddr, withInPlaceBits, withInPlacePaddr } from './common.js';
 
 /** The AttrIndx values the encoder uses (the crate's `MemAttr`). */
 export const MemAttr = {
@@ -115,15 +115,17 @@ export const A64_FORMAT: PteFormat = {
   dirtyBit: 0,
 
   newPage(paddr: number, flags: MappingFlags, isHuge: boolean): bigint {
-    const lo = (paddr & PA_LO_MASK) | flagsLo(flags) | AF | (isHuge ? 0 : NON_BLOCK);
-    const hi = (Math.floor(paddr / TWO_32) & PA_HI_MASK) | flagsHi(flags);
-    return join(lo, hi);
+    return inPlaceEntry(
+      paddr,
+      flagsLo(flags) | AF | (isHuge ? 0 : NON_BLOCK),
+      flagsHi(flags),
+      PA_LO_MASK,
+      PA_HI_MASK,
+    );
   },
 
   newTable(paddr: number): bigint {
-    const lo = (paddr & PA_LO_MASK) | VALID | NON_BLOCK;
-    const hi = Math.floor(paddr / TWO_32) & PA_HI_MASK;
-    return join(lo, hi);
+    return inPlaceEntry(paddr, VALID | NON_BLOCK, 0, PA_LO_MASK, PA_HI_MASK);
   },
 
   setPaddr(lo: number, hi: number, paddr: number): bigint {
@@ -131,9 +133,14 @@ export const A64_FORMAT: PteFormat = {
   },
 
   setFlags(lo: number, hi: number, flags: MappingFlags, isHuge: boolean): bigint {
-    const newLo = (lo & PA_LO_MASK) | flagsLo(flags) | AF | (isHuge ? 0 : NON_BLOCK);
-    const newHi = (hi & PA_HI_MASK) | flagsHi(flags);
-    return join(newLo, newHi);
+    return withInPlaceBits(
+      lo,
+      hi,
+      flagsLo(flags) | AF | (isHuge ? 0 : NON_BLOCK),
+      flagsHi(flags),
+      PA_LO_MASK,
+      PA_HI_MASK,
+    );
   },
 
   paddr(lo: number, hi: number): number {

@@ -26,3 +26,26 @@ export function withInPlacePaddr(
   const newHi = (hi & ~hiMask) | (Math.floor(paddr / TWO_32) & hiMask);
   return joinU64(newLo, newHi);
 }
+
+/** An entry holding `paddr` in place under the masks, with the given flag bits in each half. */
+export function inPlaceEntry(
+  paddr: number,
+  lowBits: number,
+  highBits: number,
+  loMask: number,
+  hiMask: number,
+): bigint {
+  return joinU64((paddr & loMask) | lowBits, (Math.floor(paddr / TWO_32) & hiMask) | highBits);
+}
+
+/** The entry with its in-place address kept and every other bit replaced by the given flag bits. */
+export function withInPlaceBits(
+  lo: number,
+  hi: number,
+  lowBits: number,
+  highBits: number,
+  loMask: number,
+  hiMask: number,
+): bigint {
+  return joinU64((lo & loMask) | lowBits, (hi & hiMask) | highBits);
+}

@@ -38,7 +38,7 @@
  */
 import { MappingFlags } from '../flags.js';
 import type { PteFormat } from '../pte.js';
-import { inPlacePaddr, join, TWO_32, withInPlacePaddr } from './common.js';
+import { inPlaceEntry, inPlacePaddr, withInPlaceBits, withInPlacePaddr } from './common.js';
 
 const READ = MappingFlags.READ;
 const WRITE = MappingFlags.WRITE;
@@ -92,13 +92,11 @@ export const LA64_FORMAT: PteFormat = {
   dirtyBit: 0,
 
   newPage(paddr: number, flags: MappingFlags, isHuge: boolean): bigint {
-    const lo = (paddr & PA_LO_MASK) | flagsLo(flags) | (isHuge ? GH : 0);
-    const hi = (Math.floor(paddr / TWO_32) & PA_HI_MASK) | flagsHi(flags);
-    return join(lo, hi);
+    return inPlaceEntry(paddr, flagsLo(flags) | (isHuge ? GH : 0), flagsHi(flags), PA_LO_MASK, PA_HI_MASK);
   },
 
   newTable(paddr: number): bigint {
-    return join(paddr & PA_LO_MASK, Math.floor(paddr / TWO_32) & PA_HI_MASK);
+    return inPlaceEntry(paddr, 0, 0, PA_LO_MASK, PA_HI_MASK);
   },
 
   setPaddr(lo: number, hi: number, paddr: number): bigint {
@@ -106,9 +104,14 @@ export const LA64_FORMAT: PteFormat = {
   },
 
   setFlags(lo: number, hi: number, flags: MappingFlags, isHuge: boolean): bigint {
-    const newLo = (lo & PA_LO_MASK) | flagsLo(flags) | (isHuge ? GH : 0);
-    const newHi = (hi & PA_HI_MASK) | flagsHi(flags);
-    return join(newLo, newHi);
+    return withInPlaceBits(
+      lo,
+      hi,
+      flagsLo(flags) | (isHuge ? GH : 0),
+      flagsHi(flags),
+      PA_LO_MASK,
+      PA_HI_MASK,
+    );
   },
 
   paddr(lo: number, hi: number): number {

@@ -28,7 +28,7 @@
  */
 import { MappingFlags } from '../flags.js';
 import type { PteFormat } from '../pte.js';
-import { inPlacePaddr, join, TWO_32, withInPlacePaddr } from './common.js';
+import { inPlaceEntry, inPlacePaddr, withInPlaceBits, withInPlacePaddr } from './common.js';
 
 const READ = MappingFlags.READ;
 const WRITE = MappingFlags.WRITE;
@@ -76,15 +76,11 @@ export const X64_FORMAT: PteFormat = {
   dirtyBit: D,
 
   newPage(paddr: number, flags: MappingFlags, isHuge: boolean): bigint {
-    const lo = (paddr & PA_LO_MASK) | flagsLo(flags) | (isHuge ? PS : 0);
-    const hi = (Math.floor(paddr / TWO_32) & PA_HI_MASK) | flagsHi(flags);
-    return join(lo, hi);
+    return inPlaceEntry(paddr, flagsLo(flags) | (isHuge ? PS : 0), flagsHi(flags), PA_LO_MASK, PA_HI_MASK);
   },
 
   newTable(paddr: number): bigint {
-    const lo = (paddr & PA_LO_MASK) | P | RW | US;
-    const hi = Math.floor(paddr / TWO_32) & PA_HI_MASK;
-    return join(lo, hi);
+    return inPlaceEntry(paddr, P | RW | US, 0, PA_LO_MASK, PA_HI_MASK);
   },
 
   setPaddr(lo: number, hi: number, paddr: number): bigint {
@@ -92,9 +88,14 @@ export const X64_FORMAT: PteFormat = {
   },
 
   setFlags(lo: number, hi: number, flags: MappingFlags, isHuge: boolean): bigint {
-    const newLo = (lo & PA_LO_MASK) | flagsLo(flags) | (isHuge ? PS : 0);
-    const newHi = (hi & PA_HI_MASK) | flagsHi(flags);
-    return join(newLo, newHi);
+    return withInPlaceBits(
+      lo,
+      hi,
+      flagsLo(flags) | (isHuge ? PS : 0),
+      flagsHi(flags),
+      PA_LO_MASK,
+      PA_HI_MASK,
+    );
   },
 
   paddr(lo: number, hi: number): number {
