@@ -60,14 +60,4 @@ export function areasOf(sp: AddrSpace): [number, number, number, string][] {
   return [...sp.iterAreas()].map((a) => [a.start, a.end, a.flags, a.backend.kind]);
 }
 
-export function pattern(len: number, seed: number): Uint8Array {
-  const b = new Uint8Array(len);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
+export { pattern } from '../support/bytes.js';

@@ -9,6 +9,7 @@
 import { LinuxError } from 'axptr/errno';
 import { AddrSpace } from 'axptr/mm';
 import { FrameAllocator, MappingFlags, PhysMemory, PTE_FORMATS, type PteFormat } from 'axptr/paging';
+import { pattern } from '../support/bytes.js';
 
 export const K4 = 0x1000;
 
@@ -113,18 +114,7 @@ export function cstr(s: string): Uint8Array {
   return out;
 }
 
-/** Deterministic non-zero-ish bytes. */
-export function pattern(len: number, seed: number): Uint8Array {
-  const b = new Uint8Array(len);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < len; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    b[i] = x & 0xff;
-  }
-  return b;
-}
+export { pattern };
 
 /** Pattern bytes with no zero byte (for strings). */
 export function nonZero(len: number, seed: number): Uint8Array {
