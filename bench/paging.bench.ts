@@ -27,6 +27,11 @@ export function paging(): BenchGroup {
   const raw = new Uint32Array(mem.buffer);
   const idx = Array.from({ length: N }, (_, i) => (i * 4) & 1023);
   const addrs = idx.map((o) => pageA + o * 4);
+  const rawReads = () => {
+    let s = 0;
+    for (let i = 0; i < N; i++) s += raw[idx[i]];
+    return s;
+  };
   return {
     title: 'paging (x86_64 4-level)',
     cases: [
@@ -34,11 +39,7 @@ export function paging(): BenchGroup {
         name: 'MMU translate, TLB hit',
         baseline: 'raw Uint32Array element read',
         batch: N,
-        base: () => {
-          let s = 0;
-          for (let i = 0; i < N; i++) s += raw[idx[i]];
-          return s;
-        },
+        base: rawReads,
         run: () => {
           let s = 0;
           for (let i = 0; i < N; i++)
@@ -50,11 +51,7 @@ export function paging(): BenchGroup {
         name: 'MMU read32, TLB hit',
         baseline: 'raw Uint32Array element read',
         batch: N,
-        base: () => {
-          let s = 0;
-          for (let i = 0; i < N; i++) s += raw[idx[i]];
-          return s;
-        },
+        base: rawReads,
         run: () => {
           let s = 0;
           for (let i = 0; i < N; i++) s += hitMmu.read32(addrs[i], Privilege.Kernel);
@@ -65,11 +62,7 @@ export function paging(): BenchGroup {
         name: 'MMU translate, TLB miss (4-level walk)',
         baseline: 'raw Uint32Array element read',
         batch: N,
-        base: () => {
-          let s = 0;
-          for (let i = 0; i < N; i++) s += raw[idx[i]];
-          return s;
-        },
+        base: rawReads,
         run: () => {
           let s = 0;
           for (let i = 0; i < N; i++) {

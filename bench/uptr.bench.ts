@@ -46,6 +46,11 @@ export function uptr(): BenchGroup {
   const strBuf = new Uint8Array(4097);
   const rawStr = str.slice();
 
+  const rawU32Reads = () => {
+    let s = 0;
+    for (let i = 0; i < N; i++) s += rawView.getUint32(rawOffs[i], true);
+    return s;
+  };
   return {
     title: 'uptr (RISC-V Sv39)',
     cases: [
@@ -53,11 +58,7 @@ export function uptr(): BenchGroup {
         name: 'checked u32 read: readVal(u32)',
         baseline: 'raw DataView.getUint32',
         batch: N,
-        base: () => {
-          let s = 0;
-          for (let i = 0; i < N; i++) s += rawView.getUint32(rawOffs[i], true);
-          return s;
-        },
+        base: rawU32Reads,
         run: () => {
           let s = 0;
           for (let i = 0; i < N; i++) s += readVal(aspace, u32Addrs[i], u32);
@@ -68,11 +69,7 @@ export function uptr(): BenchGroup {
         name: "checked u32 read: UserConstPtr.get().read() (the seed's path)",
         baseline: 'raw DataView.getUint32',
         batch: N,
-        base: () => {
-          let s = 0;
-          for (let i = 0; i < N; i++) s += rawView.getUint32(rawOffs[i], true);
-          return s;
-        },
+        base: rawU32Reads,
         run: () => {
           let s = 0;
           for (let i = 0; i < N; i++) s += new UserConstPtr(u32Addrs[i], u32).get(aspace).read();
