@@ -9,7 +9,14 @@
  * {@link KernelPanic}, which nothing in axptr catches.
  */
 import { type AddrSpace, activeSpaceOf } from '../mm/index.js';
-import { MappingFlags, type Mmu, type PageFault, Privilege, setDefaultTrapHandler } from '../paging/index.js';
+import {
+  Access,
+  MappingFlags,
+  type Mmu,
+  type PageFault,
+  Privilege,
+  setDefaultTrapHandler,
+} from '../paging/index.js';
 import { type AddrSpaceProvider, isAccessingUserMemory } from '../uptr/index.js';
 
 /** A fault the kernel cannot survive (a real kernel would halt). */
@@ -52,7 +59,9 @@ export function handlePageFaultTrap(fault: PageFault, mmu: Mmu): boolean {
   if (fromUser) stats.userFaults++;
   else stats.kernelUserAccessFaults++;
   const aspace = activeSpaceOf(mmu);
-  if (aspace === undefined) {
+  // A kernel fetch from a user page (SMEP / S-mode X on U pages) is refused by the MMU whatever the
+  // page table says: no handler can fix it, so it is one unfixed fault, not a "fix" retried.
+  if (aspace === undefined || (!fromUser && fault.access === Access.Execute)) {
     stats.unfixed++;
     return false;
   }

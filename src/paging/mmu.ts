@@ -102,13 +102,14 @@ const MAX_FIXUPS = 4;
 
 class TlbSet {
   readonly tag: Float64Array;
-  readonly off: Int32Array;
+  /** Index of the frame in the memory views: up to 4 GiB, so unsigned (an Int32Array wrapped above 2 GiB). */
+  readonly off: Uint32Array;
   readonly modes: Uint8Array;
   constructor(entries: number) {
     // NaN marks an empty slot: it equals no page number (-1 would match the
     // page number of a negative address and revive a flushed entry).
     this.tag = new Float64Array(entries).fill(Number.NaN);
-    this.off = new Int32Array(entries);
+    this.off = new Uint32Array(entries);
     this.modes = new Uint8Array(entries);
   }
 }
@@ -266,9 +267,11 @@ export class Mmu {
     const i = vpn & this.mask;
     const set = access === Access.Read ? this.tlbR : access === Access.Write ? this.tlbW : this.tlbX;
     const mode = privilege === Privilege.User ? MODE_USER : this.kernelMode;
-    if (set.tag[i] === vpn && (set.modes[i] & mode) !== 0) {
+    // `(o & 4095) === o` refuses a fractional address on a hit (a cold TLB refuses it in the walk).
+    const o = vaddr - vpn * PAGE_SIZE_4K;
+    if (set.tag[i] === vpn && (set.modes[i] & mode) !== 0 && (o & 4095) === o) {
       this.hits++;
-      return set.off[i] + (vaddr - vpn * PAGE_SIZE_4K);
+      return set.off[i] + o;
     }
     this.misses++;
     return this.walk(vaddr, vpn, i, set, access, privilege, mode);

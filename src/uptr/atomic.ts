@@ -26,9 +26,10 @@ function wordIndex(
   uaddr: number | bigint,
   write: boolean,
 ): { u32: Uint32Array; index: number } {
+  // get_futex_key's order: alignment of the raw register value first (EINVAL), then access (EFAULT).
+  if (isMisaligned(uaddr)) throw new LinuxError(Errno.EINVAL, `futex word ${String(uaddr)} not aligned`);
   const addr = addrOf(uaddr);
   if (addr < 0) throw efault(`not an address: ${String(uaddr)}`);
-  if (addr % 4 !== 0) throw new LinuxError(Errno.EINVAL, `futex word ${hex(addr)} not aligned`);
   const flags = write ? USER_RW : MF.READ | MF.USER;
   const aspace = provider.withAddrSpace((as) => (as.canAccessRange(addr, 4, flags) ? as : undefined));
   if (aspace === undefined) throw efault(`futex word ${hex(addr)} not accessible`);
@@ -42,6 +43,17 @@ function wordIndex(
     if (e instanceof PageFaultError) throw efault(e.fault.toString());
     throw e;
   }
+}
+
+/**
+ * True when a 64-bit register value is not a multiple of 4. A value that is
+ * no integer at all (NaN, a fraction) is not an address: it is left to the
+ * address check (`EFAULT`).
+ */
+function isMisaligned(uaddr: number | bigint): boolean {
+  if (typeof uaddr === 'bigint') return (BigInt.asUintN(64, uaddr) & 3n) !== 0n;
+  // Integers above 2^53 are exact in a double, so `% 4` still tells their low bits.
+  return Number.isInteger(uaddr) && uaddr % 4 !== 0;
 }
 
 export function atomicLoadU32(provider: AddrSpaceProvider, uaddr: number | bigint): number {

@@ -164,7 +164,8 @@ function accessPrefix(
   if (addr < 0 || len > ADDR_END - addr) return 0;
   const aspace = probeSpace(provider, addr, len, flags);
   const ok = probedLength;
-  if (ok === 0) return 0;
+  // access_ok: a range that runs past the top of user space copies nothing, however much of it is mapped.
+  if (ok === 0 || addr + len > aspace.end) return 0;
   try {
     accessUserMemory(() => op(userMmu(aspace), ok));
   } catch (e) {

@@ -158,7 +158,13 @@ abstract class UserPointer<T> {
     return new UserRef(aspace, this.addr, this.layout, this.writable);
   }
 
+  /**
+   * A checked slice of `length` elements. A zero-size element type is a
+   * kernel-programming error (`TypeError`, before anything is allocated): a
+   * user-chosen count of nothing has no bytes to check.
+   */
   getAsSlice(provider: AddrSpaceProvider, length: number | bigint): UserSlice<T> {
+    if (this.layout.size === 0) throw new TypeError(`slice of zero-size ${this.layout.name}`);
     const n = toSafeIndex(length);
     const size = n === undefined ? Number.NaN : n * this.layout.size;
     if (n === undefined || !Number.isSafeInteger(size))

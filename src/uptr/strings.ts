@@ -22,7 +22,8 @@ export const MAX_ARG_STRINGS = 0x7fff_ffff;
 /** The default total for argv + envp: ARG_MAX with the default 8 MiB stack limit (a quarter of it). */
 export const ARG_MAX = 2 * 1024 * 1024;
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the bytes (Rust's from_utf8 keeps it); a path must not change when decoded.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Linux's `strncpy_from_user`: copies the string at user `src` into `dst`,
