@@ -187,6 +187,10 @@ export class AddrSpace {
   /** Runs this space on `mmu` (a context switch): installs the root and joins the TLB shootdown set. */
   activate(mmu: Mmu): void {
     if (this.destroyed) throw new Error('address space activated after destroy()');
+    // The MMU would walk this space's root inside another machine's RAM.
+    if (mmu.mem !== this.mem) {
+      throw new LinuxError(Errno.EINVAL, 'address space activated on an MMU over other physical memory');
+    }
     const previous = activeSpaceOf(mmu);
     if (previous === this && mmu.root === this.pt.root) return;
     previous?.mmus.delete(mmu);

@@ -134,9 +134,12 @@ export function copyStructFromUser<T>(
     const chunk = new Uint8Array(Math.min(size - ksize, 4096));
     for (let off = 0; off < size - ksize; off += chunk.length) {
       const part = chunk.subarray(0, Math.min(chunk.length, size - ksize - off));
-      if (copyInPrefix(provider, a + ksize + off, part, USER_READ) !== part.length)
-        throw efault('struct tail');
-      if (part.some((b) => b !== 0)) throw new LinuxError(Errno.E2BIG, 'unknown struct fields are not zero');
+      // check_zeroed_user: the first non-zero byte wins (E2BIG) when it comes before the fault.
+      const got = copyInPrefix(provider, a + ksize + off, part, USER_READ);
+      if (part.subarray(0, got).some((b) => b !== 0)) {
+        throw new LinuxError(Errno.E2BIG, 'unknown struct fields are not zero');
+      }
+      if (got !== part.length) throw efault('struct tail');
     }
   }
   const bytes = new Uint8Array(ksize);

@@ -10,8 +10,10 @@ import {
   atomicLoadU32,
   clearUser,
   copyFromUser,
+  copyStructFromUser,
   copyToUser,
   readUserPathString,
+  struct,
   UserConstPtr,
   u8,
   u32,
@@ -19,7 +21,7 @@ import {
 import { Errno } from 'axptr/errno';
 import { installPageFaultHandler, trapStats } from 'axptr/kernel';
 import { AddrSpace } from 'axptr/mm';
-import { currentMmu, FrameAllocator, PhysMemory, Privilege } from 'axptr/paging';
+import { currentMmu, FrameAllocator, Mmu, PhysMemory, Privilege } from 'axptr/paging';
 import {
   emptyWorld,
   errnoOf,
@@ -155,4 +157,40 @@ function readBack(aspace: AddrSpace): number {
   const b = new Uint8Array(4);
   assert.equal(copyFromUser(aspace, b, 0x10_0010), 0);
   return new DataView(b.buffer).getUint32(0, true);
+}
+
+for (const format of FORMATS) {
+  describe(`issue 8 regressions 5 and 8 on ${format.arch}`, () => {
+    test('5: copyStructFromUser answers E2BIG when a non-zero tail byte comes before the fault', () => {
+      const { aspace } = emptyWorld(format);
+      aspace.mapAlloc(RW_AREA, K4, URW, true); // the page after it is a hole
+      const known = struct('known', [['a', u32]]);
+      const start = RW_AREA + K4 - 64;
+      aspace.write(start + 8, new Uint8Array([1]));
+      // The user struct is 8 KiB: its tail runs into the hole after a non-zero byte.
+      assert.equal(
+        errnoOf(() => copyStructFromUser(aspace, start, 0x2000, known)),
+        Errno.E2BIG,
+      );
+      aspace.write(start + 8, new Uint8Array([0]));
+      assert.equal(
+        errnoOf(() => copyStructFromUser(aspace, start, 0x2000, known)),
+        Errno.EFAULT,
+      );
+      assert.deepEqual(copyStructFromUser(aspace, start, 64, known), { a: 0 });
+    });
+
+    test('8: activate refuses an MMU over other physical memory', () => {
+      const a = makeWorld(format);
+      const b = makeWorld(format);
+      const mmu = new Mmu(b.mem);
+      assert.equal(
+        errnoOf(() => a.aspace.activate(mmu)),
+        Errno.EINVAL,
+      );
+      assert.equal(mmu.root, -1, 'nothing installed');
+      b.aspace.activate(mmu);
+      assert.equal(mmu.read32(RW_AREA, Privilege.User), 0);
+    });
+  });
 }
