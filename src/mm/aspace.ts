@@ -20,14 +20,14 @@
  *   zero page read-only (as Linux does) instead of a fresh frame; the first
  *   write copies it like any copy-on-write page. (`populateArea` and eager
  *   areas still take real frames.)
- * - pages whose flags a format cannot encode as a valid entry (EMPTY on
- *   every format, anything without READ on AArch64; e.g. PROT_NONE) are
- *   mapped kernel-only read-only instead of with an invalid entry, so they
- *   keep their frame and data; the area flags still refuse every user access.
- *   Write-only pages get READ in the page table on every format (RISC-V
- *   reserves W without R; Linux maps PROT_WRITE readable everywhere), and
- *   execute-only pages get it on AArch64; the area flags keep saying what
- *   the user asked for, so the checks still refuse a user read.
+ * - pages whose area grants no access (PROT_NONE) keep their frame and data
+ *   in a PROT_NONE page-table entry (Linux's `_PAGE_PROTNONE`): the page
+ *   table owns it, every access in every mode faults. An entry never grants
+ *   more than the area asks, except READ where WRITE implies it (every
+ *   format: RISC-V reserves W without R; Linux maps PROT_WRITE readable
+ *   everywhere) and where the format has no execute-only page (AArch64);
+ *   the area flags keep saying what the user asked for, so the checks still
+ *   refuse a user read there.
  * - `read` / `write` (the kernel's own copies) fill lazy pages and break
  *   copy-on-write sharing instead of failing with `EFAULT` on an untouched
  *   page; they ignore the area permissions, as a loader needs.
@@ -702,28 +702,19 @@ export class AddrSpace {
   }
 
   /**
-   * The entry flags that realise `flags` on this format. A format may encode
-   * some flag sets as an invalid entry that still holds the frame address
-   * (every format for EMPTY, AArch64 for anything without READ): the page
-   * would then read as unmapped, its frame would leak on unmap and its data
-   * would be lost. Such pages are mapped kernel-only read-only instead; the
-   * area flags (checked before any access is allowed) still refuse the user.
+   * The entry flags that realise `flags` on this format: never more than
+   * asked, except the READ that WRITE (every format: RISC-V reserves W
+   * without R, and Linux maps PROT_WRITE readable everywhere) and, on
+   * formats without an execute-only encoding (AArch64 here), EXECUTE imply.
+   * Flags that grant no access (PROT_NONE) become a PROT_NONE entry in the
+   * page table, which keeps the frame and its data while every access in
+   * every mode faults.
    */
   private pteFlags(flags: MappingFlags): MappingFlags {
-    // Write without read: no MMU here can say it (RISC-V reserves W without R, AArch64 and
-    // x86 have no such encoding); Linux maps PROT_WRITE readable on all of them.
     if ((flags & MappingFlags.WRITE) !== 0) flags |= MappingFlags.READ;
+    if ((flags & (MappingFlags.READ | MappingFlags.WRITE | MappingFlags.EXECUTE)) === 0) return flags;
     if (encodesPresent(this.pt.format, flags)) return flags;
-    // Execute-only where the format needs READ (AArch64): add READ, as Linux
-    // does on arm64 without EPAN, so the page keeps working.
-    const withRead = flags | MappingFlags.READ;
-    if (
-      (flags & (MappingFlags.WRITE | MappingFlags.EXECUTE)) !== 0 &&
-      encodesPresent(this.pt.format, withRead)
-    ) {
-      return withRead;
-    }
-    return MappingFlags.READ | (flags & (MappingFlags.DEVICE | MappingFlags.UNCACHED));
+    return flags | MappingFlags.READ;
   }
 
   /** A present page of a writable area mapped without WRITE: shared copy-on-write (or no longer shared). */

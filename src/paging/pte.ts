@@ -41,6 +41,15 @@ export interface PteFormat {
   /** The mapping flags the entry grants; `EMPTY` when it is not valid. */
   flags(lo: number, hi: number): MappingFlags;
   isPresent(lo: number, hi: number): boolean;
+  /**
+   * Linux's PROT_NONE entry (`_PAGE_PROTNONE`): a leaf that keeps `paddr`
+   * while the hardware sees it not present (every access faults, in every
+   * mode), marked by a software bit so the page table still owns its frame.
+   * `isHuge` for a block, which then still decodes as huge.
+   */
+  newProtNone(paddr: number, isHuge: boolean): bigint;
+  /** True for an entry made by {@link newProtNone}. */
+  isProtNone(lo: number, hi: number): boolean;
   /** True for a leaf above the last level (a block / huge page), as the crate defines it. */
   isHuge(lo: number, hi: number): boolean;
 }

@@ -28,7 +28,7 @@
  */
 import { hex, PAGE_SIZE_1G, PAGE_SIZE_2M, PAGE_SIZE_4K } from '../addr/index.js';
 import { PagingError } from './errors.js';
-import type { MappingFlags } from './flags.js';
+import { MappingFlags } from './flags.js';
 import type { FrameAllocator, PhysMemory } from './memory.js';
 import type { PteFormat } from './pte.js';
 
@@ -121,7 +121,7 @@ export class PageTable64 {
     }
     const fmt = this.format;
     const u32 = this.u32;
-    const leaf = this.checkedLeaf(fmt.newPage(paddr - (paddr % pageSize), flags, depth > 0), depth, flags);
+    const leaf = this.checkedLeaf(this.leafEntry(paddr - (paddr % pageSize), flags, depth > 0), depth, flags);
     let table = this.root;
     for (let d = fmt.levels - 1; d > depth; d--) {
       const w = this.entryWord(table, vaddr, d);
@@ -168,7 +168,7 @@ export class PageTable64 {
     const w = this.leafOrThrow(vaddr);
     const lo = this.u32[w];
     const hi = this.u32[w + 1];
-    if (!this.format.isPresent(lo, hi)) {
+    if (!this.isMapped(lo, hi)) {
       this.u32[w] = 0;
       this.u32[w + 1] = 0;
       throw new PagingError('NotMapped', hex(vaddr));
@@ -183,11 +183,11 @@ export class PageTable64 {
     const w = this.leafOrThrow(vaddr);
     const lo = this.u32[w];
     const hi = this.u32[w + 1];
-    if (!this.format.isPresent(lo, hi)) throw new PagingError('NotMapped', hex(vaddr));
+    if (!this.isMapped(lo, hi)) throw new PagingError('NotMapped', hex(vaddr));
     const size = ENTRY_SPAN[this.foundDepth];
     return {
       paddr: this.format.paddr(lo, hi) + (vaddr % size),
-      flags: this.format.flags(lo, hi),
+      flags: this.format.isProtNone(lo, hi) ? MappingFlags.EMPTY : this.format.flags(lo, hi),
       pageSize: size as PageSize,
     };
   }
@@ -202,7 +202,7 @@ export class PageTable64 {
     if (w < 0) return -1;
     const lo = this.u32[w];
     const hi = this.u32[w + 1];
-    if (!this.format.isPresent(lo, hi)) return -1;
+    if (!this.isMapped(lo, hi)) return -1;
     return this.format.paddr(lo, hi) + (vaddr % ENTRY_SPAN[this.foundDepth]);
   }
 
@@ -210,8 +210,11 @@ export class PageTable64 {
   flagsOf(vaddr: number): MappingFlags | undefined {
     if (!this.isValidVaddr(vaddr)) return undefined;
     const w = this.findLeaf(vaddr);
-    if (w < 0 || !this.format.isPresent(this.u32[w], this.u32[w + 1])) return undefined;
-    return this.format.flags(this.u32[w], this.u32[w + 1]);
+    if (w < 0) return undefined;
+    const lo = this.u32[w];
+    const hi = this.u32[w + 1];
+    if (this.format.isProtNone(lo, hi)) return MappingFlags.EMPTY;
+    return this.format.isPresent(lo, hi) ? this.format.flags(lo, hi) : undefined;
   }
 
   /** Replaces the flags of a mapped page; answers its size. */
@@ -219,19 +222,27 @@ export class PageTable64 {
     const w = this.leafOrThrow(vaddr);
     const lo = this.u32[w];
     const hi = this.u32[w + 1];
-    if (!this.format.isPresent(lo, hi)) throw new PagingError('NotMapped', hex(vaddr));
-    this.store(
-      w,
-      this.checkedLeaf(this.format.setFlags(lo, hi, flags, this.foundDepth > 0), this.foundDepth, flags),
-    );
+    if (!this.isMapped(lo, hi)) throw new PagingError('NotMapped', hex(vaddr));
+    const huge = this.foundDepth > 0;
+    // To or from PROT_NONE the entry is rebuilt around its frame; otherwise the crate's set_flags.
+    const entry =
+      this.format.isProtNone(lo, hi) || !grantsAccess(flags)
+        ? this.leafEntry(this.format.paddr(lo, hi), flags, huge)
+        : this.format.setFlags(lo, hi, flags, huge);
+    this.store(w, this.checkedLeaf(entry, this.foundDepth, flags));
     return ENTRY_SPAN[this.foundDepth] as PageSize;
   }
 
   /** Points an existing leaf at another frame with new flags; answers its size. */
   remap(vaddr: number, paddr: number, flags: MappingFlags): PageSize {
     const w = this.leafOrThrow(vaddr);
-    if (!this.format.isPresent(this.u32[w], this.u32[w + 1])) throw new PagingError('NotMapped', hex(vaddr));
+    if (!this.isMapped(this.u32[w], this.u32[w + 1])) throw new PagingError('NotMapped', hex(vaddr));
     const size = ENTRY_SPAN[this.foundDepth];
+    if (this.format.isProtNone(this.u32[w], this.u32[w + 1]) || !grantsAccess(flags)) {
+      const entry = this.leafEntry(paddr - (paddr % size), flags, this.foundDepth > 0);
+      this.store(w, this.checkedLeaf(entry, this.foundDepth, flags));
+      return size as PageSize;
+    }
     const withAddr = this.format.setPaddr(this.u32[w], this.u32[w + 1], paddr - (paddr % size));
     const entry = this.format.setFlags(
       Number(withAddr & 0xffff_ffffn),
@@ -383,6 +394,23 @@ export class PageTable64 {
 
   // ---- internals -------------------------------------------------------
 
+  /** A leaf the table owns: present, or PROT_NONE (Linux's `pte_present`). */
+  private isMapped(lo: number, hi: number): boolean {
+    return this.format.isPresent(lo, hi) || this.format.isProtNone(lo, hi);
+  }
+
+  /**
+   * The leaf for `flags`: flags that grant no access (no READ, WRITE or
+   * EXECUTE) become a PROT_NONE entry, which keeps the frame while every
+   * access faults; a present entry for them would grant more than asked
+   * (x86 reads every present page).
+   */
+  private leafEntry(paddr: number, flags: MappingFlags, huge: boolean): bigint {
+    return grantsAccess(flags)
+      ? this.format.newPage(paddr, flags, huge)
+      : this.format.newProtNone(paddr, huge);
+  }
+
   /** Index into `u32` of the entry for `vaddr` at depth `d` (0 = leaf level) in `table`. */
   private entryWord(table: number, vaddr: number, d: number): number {
     const index = Math.floor(vaddr / ENTRY_SPAN[d]) & 511;
@@ -444,8 +472,7 @@ export class PageTable64 {
     const end = vaddr + size;
     for (let v = vaddr; v < end; ) {
       const w = this.findLeaf(v);
-      if (w < 0 || !this.format.isPresent(this.u32[w], this.u32[w + 1]))
-        throw new PagingError('NotMapped', hex(v));
+      if (w < 0 || !this.isMapped(this.u32[w], this.u32[w + 1])) throw new PagingError('NotMapped', hex(v));
       const span = ENTRY_SPAN[this.foundDepth];
       if (v % span !== 0 || v + span > end)
         throw new PagingError('NotAligned', `huge page at ${hex(v)} crosses the region`);
@@ -471,7 +498,7 @@ export class PageTable64 {
       const hi = this.u32[w + 1];
       if (lo === 0 && hi === 0) continue;
       const isLeaf = depth === 0 || fmt.isHuge(lo, hi);
-      if (isLeaf && !fmt.isPresent(lo, hi)) continue;
+      if (isLeaf && !this.isMapped(lo, hi)) continue;
       seen++;
       const e: WalkEntry = {
         level,
@@ -485,4 +512,9 @@ export class PageTable64 {
       post?.(e);
     }
   }
+}
+
+/** True when `flags` allow some access (READ, WRITE or EXECUTE). */
+function grantsAccess(flags: MappingFlags): boolean {
+  return (flags & (MappingFlags.READ | MappingFlags.WRITE | MappingFlags.EXECUTE)) !== 0;
 }

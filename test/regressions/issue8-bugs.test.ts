@@ -21,7 +21,7 @@ import {
 import { Errno } from 'axptr/errno';
 import { installPageFaultHandler, trapStats } from 'axptr/kernel';
 import { AddrSpace } from 'axptr/mm';
-import { currentMmu, FrameAllocator, Mmu, PhysMemory, Privilege } from 'axptr/paging';
+import { currentMmu, FrameAllocator, MappingFlags, Mmu, PhysMemory, Privilege } from 'axptr/paging';
 import {
   emptyWorld,
   errnoOf,
@@ -30,6 +30,7 @@ import {
   makeWorld,
   RW_AREA,
   SPACE_END,
+  U,
   UR,
   URW,
   X,
@@ -194,3 +195,106 @@ for (const format of FORMATS) {
     });
   });
 }
+
+const ACCESS_BITS = [
+  ['read', 1],
+  ['write', 2],
+  ['execute', 4],
+] as const;
+
+for (const format of FORMATS) {
+  describe(`issue 8 regressions 1 and 2 on ${format.arch}`, () => {
+    test('1: a PROT_NONE page is never accessible, in any mode, and keeps its frame and data', () => {
+      const { aspace, mem, frames } = emptyWorld(format);
+      const empty = frames.usedFrames;
+      aspace.mapAlloc(RW_AREA, K4, URW, true);
+      aspace.write(RW_AREA, new Uint8Array([9, 8, 7, 6]));
+      const used = frames.usedFrames;
+      aspace.protect(RW_AREA, K4, U);
+      const mmu = currentMmu(mem);
+      aspace.activate(mmu);
+      for (const priv of [Privilege.User, Privilege.Kernel]) {
+        for (const [name, access] of ACCESS_BITS) {
+          const t = accessUserMemory(() => mmu.translate(RW_AREA, access, priv));
+          assert.equal(typeof t, 'object', `${name} in ${priv === Privilege.User ? 'user' : 'kernel'} mode`);
+        }
+      }
+      assert.throws(() => mmu.read8(RW_AREA, Privilege.User), { name: 'PageFaultError' });
+      assert.equal(frames.usedFrames, used, 'the frame is kept, not freed or leaked');
+      aspace.protect(RW_AREA, K4, UR);
+      assert.equal(mmu.read32(RW_AREA, Privilege.User), 0x0607_0809, 'the data survived');
+      aspace.protect(RW_AREA, K4, MappingFlags.EMPTY);
+      aspace.unmap(RW_AREA, K4);
+      assert.equal(frames.usedFrames, empty, 'unmap frees the PROT_NONE frame and its tables');
+    });
+
+    test('1: page-table entries grant a subset of the request plus the READ that W and X imply', () => {
+      const { aspace, mem } = emptyWorld(format);
+      const mmu = currentMmu(mem);
+      aspace.activate(mmu);
+      let at = RW_AREA;
+      for (let req = 0; req < 16; req++) {
+        aspace.mapAlloc(at, K4, req, true);
+        const granted = aspace.pt.flagsOf(at) ?? 0;
+        const implied = req & (MappingFlags.WRITE | MappingFlags.EXECUTE) ? MappingFlags.READ : 0;
+        assert.equal(granted & ~(req | implied), 0, `asked ${req}, PTE grants ${granted}`);
+        for (const [name, access] of ACCESS_BITS) {
+          const user = typeof mmu.translate(at, access, Privilege.User) === 'number';
+          const allowed = (req & U) !== 0 && ((req | implied) & access) !== 0;
+          if (user) assert.ok(allowed, `user ${name} of a page asked ${req}`);
+        }
+        at += 2 * K4;
+      }
+    });
+
+    test('2: a reference taken before mprotect(PROT_NONE) faults at copy time', () => {
+      const noneFlags =
+        format.arch === 'x86_64' || format.arch === 'aarch64'
+          ? [MappingFlags.EMPTY, U]
+          : [MappingFlags.EMPTY];
+      for (const none of noneFlags) {
+        const { aspace } = makeWorld(format);
+        aspace.write(RW_AREA, new Uint8Array([1, 2, 3, 4]));
+        const ref = new UserConstPtr(RW_AREA, u32).get(aspace);
+        const slice = new UserConstPtr(RW_AREA, u8).getAsSlice(aspace, 4);
+        assert.equal(ref.read(), 0x0403_0201);
+        aspace.protect(RW_AREA, K4, none);
+        assert.equal(
+          errnoOf(() => ref.read()),
+          Errno.EFAULT,
+        );
+        assert.equal(
+          errnoOf(() => slice.readBytes()),
+          Errno.EFAULT,
+        );
+        assert.equal(
+          errnoOf(() => new UserConstPtr(RW_AREA, u32).get(aspace)),
+          Errno.EFAULT,
+        );
+      }
+    });
+  });
+}
+
+describe('PROT_NONE entries of every format', () => {
+  for (const format of FORMATS) {
+    test(`${format.arch}: not present to the hardware, keep the frame, decode huge as blocks`, () => {
+      for (const paddr of [0x8000_0000, 0x1_2345_6000, 2 ** 40]) {
+        for (const huge of [false, true]) {
+          const e = format.newProtNone(paddr, huge);
+          const lo = Number(e & 0xffff_ffffn);
+          const hi = Number(e >> 32n);
+          assert.equal(format.isPresent(lo, hi), false);
+          assert.equal(format.isProtNone(lo, hi), true);
+          assert.equal(format.paddr(lo, hi), paddr);
+          assert.equal(format.flags(lo, hi), 0);
+          if (huge) assert.equal(format.isHuge(lo, hi), true);
+          // An ordinary present entry is never taken for PROT_NONE.
+          const page = format.newPage(paddr, MappingFlags.READ | U, huge);
+          assert.equal(format.isProtNone(Number(page & 0xffff_ffffn), Number(page >> 32n)), false);
+          assert.equal(format.isProtNone(0, 0), false);
+        }
+      }
+    });
+  }
+});

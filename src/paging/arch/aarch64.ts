@@ -76,6 +76,8 @@ const AF = 1 << 10;
 // High-half bits (entry bit n is bit n - 32 here).
 const PXN_HI = 1 << (53 - 32);
 const UXN_HI = 1 << (54 - 32);
+/** Software bit 58 (Linux's PTE_PROT_NONE). */
+const PROT_NONE_HI = 1 << (58 - 32);
 
 /** Address bits 12..31 (in `lo`). */
 const PA_LO_MASK = 0xffff_f000;
@@ -165,6 +167,15 @@ export const A64_FORMAT: PteFormat = {
 
   isPresent(lo: number, _hi: number): boolean {
     return (lo & VALID) !== 0;
+  },
+
+  // Linux's PTE_PROT_NONE: software bit 58 with VALID clear; NON_BLOCK as for any leaf.
+  newProtNone(paddr: number, isHuge: boolean): bigint {
+    return inPlaceEntry(paddr, isHuge ? 0 : NON_BLOCK, PROT_NONE_HI, PA_LO_MASK, PA_HI_MASK);
+  },
+
+  isProtNone(lo: number, hi: number): boolean {
+    return (lo & VALID) === 0 && (hi & PROT_NONE_HI) !== 0;
   },
 
   isHuge(lo: number, _hi: number): boolean {

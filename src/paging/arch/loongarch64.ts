@@ -57,6 +57,8 @@ const MATH = 1 << 5;
 const GH = 1 << 6;
 const P = 1 << 7;
 const W = 1 << 8;
+/** Software PROT_NONE mark (Linux's _PAGE_PROTNONE). */
+const PROTNONE = 1 << 10;
 // High-half bits (entry bit n is bit n - 32 here).
 const NR_HI = 1 << (61 - 32);
 const NX_HI = 1 << (62 - 32);
@@ -131,6 +133,15 @@ export const LA64_FORMAT: PteFormat = {
 
   isPresent(lo: number, _hi: number): boolean {
     return (lo & P) !== 0;
+  },
+
+  // Linux's _PAGE_PROTNONE: software bit 10 with V and P clear; GH for a block.
+  newProtNone(paddr: number, isHuge: boolean): bigint {
+    return inPlaceEntry(paddr, PROTNONE | (isHuge ? GH : 0), 0, PA_LO_MASK, PA_HI_MASK);
+  },
+
+  isProtNone(lo: number, _hi: number): boolean {
+    return (lo & (V | P | PROTNONE)) === PROTNONE;
   },
 
   isHuge(lo: number, _hi: number): boolean {

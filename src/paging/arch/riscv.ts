@@ -58,6 +58,7 @@ const R = 1 << 1;
 const W = 1 << 2;
 const X = 1 << 3;
 const U = 1 << 4;
+const G = 1 << 5;
 const A = 1 << 6;
 const D = 1 << 7;
 
@@ -130,6 +131,15 @@ function makeFormat(arch: PagingArch, levels: 3 | 4, vaMaxBits: number): PteForm
 
     isPresent(lo: number, _hi: number): boolean {
       return (lo & V) !== 0;
+    },
+
+    // Linux's PAGE_NONE: G (_PAGE_PROT_NONE) and R with V clear; R keeps a block decoding as a leaf.
+    newProtNone(paddr: number, _isHuge: boolean): bigint {
+      return join(ppnLo(paddr) | G | R, ppnHi(paddr));
+    },
+
+    isProtNone(lo: number, _hi: number): boolean {
+      return (lo & (V | G)) === G;
     },
 
     isHuge(lo: number, _hi: number): boolean {

@@ -39,6 +39,8 @@ const UNCACHED = MappingFlags.UNCACHED;
 
 // Low-half bits.
 const P = 1 << 0;
+/** Software PROT_NONE mark in a not-present entry (the G bit's position, as Linux). */
+const PROTNONE = 1 << 8;
 const RW = 1 << 1;
 const US = 1 << 2;
 const PWT = 1 << 3;
@@ -114,6 +116,15 @@ export const X64_FORMAT: PteFormat = {
 
   isPresent(lo: number, _hi: number): boolean {
     return (lo & P) !== 0;
+  },
+
+  // Linux's _PAGE_PROTNONE: the G bit (8) with P clear; PS kept for a block.
+  newProtNone(paddr: number, isHuge: boolean): bigint {
+    return inPlaceEntry(paddr, PROTNONE | (isHuge ? PS : 0), 0, PA_LO_MASK, PA_HI_MASK);
+  },
+
+  isProtNone(lo: number, _hi: number): boolean {
+    return (lo & (P | PROTNONE)) === PROTNONE;
   },
 
   isHuge(lo: number, _hi: number): boolean {
