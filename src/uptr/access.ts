@@ -31,6 +31,9 @@ export function isAccessingUserMemory(): boolean {
 const savedFlag: boolean[] = [];
 const savedMmu: (Mmu | null)[] = [];
 const savedSpace: (object | null)[] = [];
+// True when userMmu itself switched the CPU to another space during that access: only such a
+// switch is undone at its end (a switch the kernel made inside the access, e.g. exec, stays).
+const switchedByAccess: boolean[] = [];
 
 /**
  * Opens a user access on the current CPU (the first half of
@@ -42,6 +45,7 @@ export function beginUserAccess(): void {
   savedFlag.push(ACCESSING_USER_MEM.readCurrent());
   savedMmu.push(mmu);
   savedSpace.push(mmu === null ? null : mmu.owner);
+  switchedByAccess.push(false);
   ACCESSING_USER_MEM.writeCurrent(true);
   if (mmu !== null) mmu.userAccessAllowed = true;
   ACCESSING_USER_MEM.machine.pinEnter();
@@ -53,6 +57,7 @@ export function endUserAccess(): void {
   const outer = savedFlag.pop()!;
   const mmu = savedMmu.pop() ?? null;
   const spaceBefore = savedSpace.pop();
+  const switched = switchedByAccess.pop() === true;
   ACCESSING_USER_MEM.writeCurrent(outer);
   if (!outer && borrowed.length > 0) {
     // Side MMUs (over other physical memory) used by the access: close their windows.
@@ -67,6 +72,7 @@ export function endUserAccess(): void {
   // An access to another process's space switched this CPU to it (userMmu): switch back,
   // or the interrupted process would run on the other one's page table.
   if (
+    switched &&
     now === mmu &&
     now.owner !== spaceBefore &&
     spaceBefore instanceof AddrSpace &&
@@ -104,7 +110,10 @@ export function userMmu(aspace: AddrSpace): Mmu {
   // A reference kept past its space's end (UserRef / UserSlice): the memory is gone.
   if (aspace.isDestroyed) throw new LinuxError(Errno.EFAULT, 'address space destroyed');
   const mmu = mmuFor(aspace.mem);
-  if (!aspace.isActiveOn(mmu)) aspace.activate(mmu);
+  if (!aspace.isActiveOn(mmu)) {
+    aspace.activate(mmu);
+    if (switchedByAccess.length > 0) switchedByAccess[switchedByAccess.length - 1] = true;
+  }
   const open = ACCESSING_USER_MEM.readCurrent();
   if (open && mmu !== CPU_MMU.readCurrent() && !mmu.userAccessAllowed) borrowed.push(mmu);
   mmu.userAccessAllowed = open;

@@ -298,3 +298,28 @@ describe('PROT_NONE entries of every format', () => {
     });
   }
 });
+
+for (const format of FORMATS) {
+  test(`7: a switch of address space made inside a user access stays (exec-like) on ${format.arch}`, () => {
+    const old = makeWorld(format);
+    const mmu = currentMmu(old.mem);
+    old.aspace.activate(mmu);
+    const fresh = new AddrSpace({
+      base: 0x1_0000,
+      size: 1 << 30,
+      format,
+      mem: old.mem,
+      frames: old.frames,
+    });
+    fresh.mapAlloc(RW_AREA, K4, URW, false);
+    accessUserMemory(() => {
+      fresh.activate(mmu);
+      assert.equal(copyToUser(fresh, RW_AREA, new Uint8Array([1, 2, 3])), 0);
+    });
+    assert.equal(fresh.isActiveOn(mmu), true, 'the CPU runs the new space');
+    // A copy from another space (process_vm_readv-like) still leaves the CPU on its own space.
+    assert.equal(copyFromUser(old.aspace, new Uint8Array(4), RW_AREA), 0);
+    assert.equal(fresh.isActiveOn(mmu), true);
+    fresh.destroy();
+  });
+}
