@@ -168,11 +168,8 @@ export class PageTable64 {
     const w = this.leafOrThrow(vaddr);
     const lo = this.u32[w];
     const hi = this.u32[w + 1];
-    if (!this.isMapped(lo, hi)) {
-      this.u32[w] = 0;
-      this.u32[w + 1] = 0;
-      throw new PagingError('NotMapped', hex(vaddr));
-    }
+    // A failed unmap changes nothing (the entry, whatever it holds, stays).
+    if (!this.isMapped(lo, hi)) throw new PagingError('NotMapped', hex(vaddr));
     this.u32[w] = 0;
     this.u32[w + 1] = 0;
     return { paddr: this.format.paddr(lo, hi), pageSize: ENTRY_SPAN[this.foundDepth] as PageSize };

@@ -21,7 +21,7 @@ import {
 import { Errno } from 'axptr/errno';
 import { installPageFaultHandler, trapStats } from 'axptr/kernel';
 import { AddrSpace } from 'axptr/mm';
-import { currentMmu, FrameAllocator, MappingFlags, Mmu, PhysMemory, Privilege } from 'axptr/paging';
+import { currentMmu, FrameAllocator, MappingFlags, Mmu, PageSize, PhysMemory, Privilege } from 'axptr/paging';
 import {
   emptyWorld,
   errnoOf,
@@ -321,5 +321,34 @@ for (const format of FORMATS) {
     assert.equal(copyFromUser(old.aspace, new Uint8Array(4), RW_AREA), 0);
     assert.equal(fresh.isActiveOn(mmu), true);
     fresh.destroy();
+  });
+}
+
+for (const format of FORMATS) {
+  test(`PageTable64.unmap changes nothing when it fails on ${format.arch}`, () => {
+    const { mem, aspace } = emptyWorld(format);
+    const pt = aspace.pt;
+    const frame = mem.base + 0x40_0000;
+    pt.map(RW_AREA, frame, PageSize.Size4K, MappingFlags.READ | U);
+    // Find the leaf's word and replace it with a non-zero entry that is neither present nor PROT_NONE.
+    const leaf = format.newPage(frame, MappingFlags.READ | U, false);
+    const lo = Number(leaf & 0xffff_ffffn);
+    const hi = Number(leaf >> 32n);
+    let w = -1;
+    for (let i = 0; i < mem.u32.length; i += 2) {
+      if (mem.u32[i] === lo && mem.u32[i + 1] === hi) {
+        w = i;
+        break;
+      }
+    }
+    assert.ok(w >= 0, 'leaf found');
+    const stale = format.newPage(frame, MappingFlags.EMPTY, false);
+    mem.u32[w] = Number(stale & 0xffff_ffffn);
+    mem.u32[w + 1] = Number(stale >> 32n);
+    assert.equal(format.isPresent(mem.u32[w], mem.u32[w + 1]), false);
+    assert.ok(mem.u32[w] !== 0 || mem.u32[w + 1] !== 0, 'a non-zero entry');
+    assert.throws(() => pt.unmap(RW_AREA), { name: 'PagingError' });
+    assert.equal(mem.u32[w], Number(stale & 0xffff_ffffn), 'the entry is unchanged');
+    assert.equal(mem.u32[w + 1], Number(stale >> 32n));
   });
 }
