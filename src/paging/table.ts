@@ -154,11 +154,18 @@ export class PageTable64 {
    * without R or X is exactly that). Such flags are refused with `InvalidFlags`.
    */
   private checkedLeaf(entry: bigint, depth: number, flags: MappingFlags): bigint {
-    if (depth > 0 && !this.format.isHuge(Number(entry & 0xffff_ffffn), Number(entry >> 32n))) {
+    const lo = Number(entry & 0xffff_ffffn);
+    const hi = Number(entry >> 32n);
+    if (depth > 0 && !this.format.isHuge(lo, hi)) {
       throw new PagingError(
         'InvalidFlags',
         `${this.format.arch} cannot encode a huge page with flags ${flags}`,
       );
+    }
+    // An entry that is neither a present page nor PROT_NONE (AArch64 without READ) would be a
+    // mapping that nothing can translate, query or unmap: refused before it is written.
+    if (!this.isMapped(lo, hi)) {
+      throw new PagingError('InvalidFlags', `${this.format.arch} cannot encode a page with flags ${flags}`);
     }
     return entry;
   }

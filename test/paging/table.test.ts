@@ -668,7 +668,10 @@ describe('leaf encodings the walk would misread (review regressions)', () => {
       const risky = MappingFlags.WRITE | MappingFlags.USER; // no R, no X: a table on RISC-V
       const encodable = (() => {
         const e = format.newPage(block, risky, true);
-        return format.isHuge(Number(e & 0xffff_ffffn), Number(e >> 32n));
+        const lo = Number(e & 0xffff_ffffn);
+        const hi = Number(e >> 32n);
+        // A leaf the table accepts: huge, and present or PROT_NONE (an invalid entry is refused).
+        return format.isHuge(lo, hi) && (format.isPresent(lo, hi) || format.isProtNone(lo, hi));
       })();
       if (encodable) {
         // A huge leaf (valid, or invalid as on AArch64 without READ): never walked into as a table.
