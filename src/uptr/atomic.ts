@@ -11,9 +11,9 @@
  */
 import { hex } from '../addr/index.js';
 import { Errno, LinuxError } from '../errno/index.js';
-import { MappingFlags as MF, PageFaultError } from '../paging/index.js';
+import { MappingFlags as MF } from '../paging/index.js';
 import { accessUserMemory, userMmu } from './access.js';
-import { addrOf, efault, KERNEL } from './check.js';
+import { addrOf, efault, KERNEL, uaccessFixup } from './check.js';
 import type { AddrSpaceProvider } from './provider.js';
 
 /** The futex `FUTEX_OP_*` operations. */
@@ -40,8 +40,7 @@ function wordIndex(
       return { u32: aspace.mem.u32, index: off >>> 2 };
     });
   } catch (e) {
-    if (e instanceof PageFaultError) throw efault(e.fault.toString());
-    throw e;
+    throw uaccessFixup(e);
   }
 }
 

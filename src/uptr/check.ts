@@ -35,6 +35,15 @@ export function efault(detail: string): LinuxError {
   return new LinuxError(Errno.EFAULT, detail);
 }
 
+/**
+ * The exception-table fixup of a user access: an unfixed page fault becomes
+ * `EFAULT`; anything else (a kernel bug, a panic) passes through unchanged.
+ * Use as `catch (e) { throw uaccessFixup(e); }`.
+ */
+export function uaccessFixup(e: unknown): unknown {
+  return e instanceof PageFaultError ? efault(e.fault.toString()) : e;
+}
+
 /** An untrusted address as a safe integer, or -1 when no user address can have that value. */
 export function addrOf(v: number | bigint): number {
   return toSafeIndex(v) ?? -1;
@@ -88,8 +97,7 @@ export function userAccess<R>(fn: () => R): R {
   try {
     return accessUserMemory(fn);
   } catch (e) {
-    if (e instanceof PageFaultError) throw efault(e.fault.toString());
-    throw e;
+    throw uaccessFixup(e);
   }
 }
 
@@ -99,8 +107,7 @@ export function userLoad<T>(aspace: AddrSpace, addr: number, layout: Layout<T>):
   try {
     return load(userMmu(aspace), addr, layout);
   } catch (e) {
-    if (e instanceof PageFaultError) throw efault(e.fault.toString());
-    throw e;
+    throw uaccessFixup(e);
   } finally {
     endUserAccess();
   }
@@ -112,8 +119,7 @@ export function userStore<T>(aspace: AddrSpace, addr: number, layout: Layout<T>,
   try {
     store(userMmu(aspace), addr, layout, value);
   } catch (e) {
-    if (e instanceof PageFaultError) throw efault(e.fault.toString());
-    throw e;
+    throw uaccessFixup(e);
   } finally {
     endUserAccess();
   }
@@ -121,7 +127,7 @@ export function userStore<T>(aspace: AddrSpace, addr: number, layout: Layout<T>,
 
 /**
  * How many bytes from `addr` (at most `len`) lie in areas with `flags`, and
- * the space: the space is returned, the count left in {@link probedLength}
+ * the space: the space is returned, the count left for {@link lastProbedLength}
  * (no result object on the hot path). A bare space is asked directly; any
  * other provider under its lock, held only meanwhile.
  */
@@ -145,8 +151,12 @@ export function probeSpace(
   return aspace;
 }
 
-/** The count of the last {@link probeSpace}. */
-export let probedLength = 0;
+let probedLength = 0;
+
+/** The count of the last {@link probeSpace} (module state, read-only outside). */
+export function lastProbedLength(): number {
+  return probedLength;
+}
 
 /**
  * Runs `op` on the MMU that runs the space (see `userMmu`) for the longest prefix of user `[addr, addr +

@@ -12,7 +12,7 @@
  */
 import { ADDR_END, alignDown4K, alignUp4K, hex, toSafeIndex } from '../addr/index.js';
 import { Errno, LinuxError } from '../errno/index.js';
-import { MappingFlags as MF, PageFaultError } from '../paging/index.js';
+import { MappingFlags as MF } from '../paging/index.js';
 import { accessUserMemory, userMmu } from './access.js';
 import {
   addrOf,
@@ -21,8 +21,9 @@ import {
   efault,
   fillPrefix,
   KERNEL,
-  probedLength,
+  lastProbedLength,
   probeSpace,
+  uaccessFixup,
   userLoad,
 } from './check.js';
 import { decodeFromBytes, encodeToBytes, type Layout } from './layout.js';
@@ -77,7 +78,7 @@ export function readVal<T>(provider: AddrSpaceProvider, addr: number | bigint, l
   const a = addrOf(addr);
   if (a < 0 || layout.size > ADDR_END - a) throw efault(`read of ${layout.name} at ${hexOf(addr)}`);
   const aspace = probeSpace(provider, a, layout.size, USER_READ);
-  if (probedLength !== layout.size) throw efault(`read of ${layout.name} at ${hex(a)}`);
+  if (lastProbedLength() !== layout.size) throw efault(`read of ${layout.name} at ${hex(a)}`);
   return userLoad(aspace, a, layout);
 }
 
@@ -106,8 +107,7 @@ export function writeVal<T>(
   try {
     accessUserMemory(() => userMmu(aspace).writeBytes(a, bytes, KERNEL));
   } catch (e) {
-    if (e instanceof PageFaultError) throw efault(e.fault.toString());
-    throw e;
+    throw uaccessFixup(e);
   }
 }
 

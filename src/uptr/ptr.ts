@@ -21,7 +21,7 @@
  */
 import { alignDown4K, hex, PAGE_SIZE_4K, toSafeIndex, type VirtAddr } from '../addr/index.js';
 import type { AddrSpace } from '../mm/index.js';
-import { MappingFlags, PageFaultError } from '../paging/index.js';
+import { MappingFlags } from '../paging/index.js';
 import { accessUserMemory, userMmu } from './access.js';
 import {
   addrOf,
@@ -29,6 +29,7 @@ import {
   efault,
   KERNEL,
   prefaultForWrite,
+  uaccessFixup,
   userAccess,
   userLoad,
   userStore,
@@ -233,8 +234,7 @@ abstract class UserPointer<T> {
         }
       });
     } catch (e) {
-      if (e instanceof PageFaultError) throw efault(e.fault.toString());
-      throw e;
+      throw uaccessFixup(e);
     }
     const out = new Uint8Array(total);
     let at = 0;

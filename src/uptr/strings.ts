@@ -7,9 +7,17 @@
  */
 import { ADDR_END, hex } from '../addr/index.js';
 import { Errno, LinuxError } from '../errno/index.js';
-import { PageFaultError } from '../paging/index.js';
 import { accessUserMemory, userMmu } from './access.js';
-import { addrOf, copyInPrefix, efault, KERNEL, probedLength, probeSpace, toPageEnd } from './check.js';
+import {
+  addrOf,
+  copyInPrefix,
+  efault,
+  KERNEL,
+  lastProbedLength,
+  probeSpace,
+  toPageEnd,
+  uaccessFixup,
+} from './check.js';
 import { USER_READ } from './copy.js';
 import type { AddrSpaceProvider } from './provider.js';
 
@@ -46,7 +54,7 @@ export function strncpyFromUser(
   if (addr < 0) throw efault(`not an address: ${String(src)}`);
   const limit = Math.min(count, ADDR_END - addr);
   const aspace = probeSpace(provider, addr, limit, USER_READ);
-  const ok = probedLength;
+  const ok = lastProbedLength();
   let done = 0;
   try {
     accessUserMemory(() => {
@@ -65,8 +73,7 @@ export function strncpyFromUser(
       done = -1; // no NUL in the readable bytes
     });
   } catch (e) {
-    if (e instanceof PageFaultError) throw efault(e.fault.toString());
-    throw e;
+    throw uaccessFixup(e);
   }
   if (done >= 0) return done;
   if (ok < count) throw efault(`string at ${hex(addr)} runs into unreadable memory`);
