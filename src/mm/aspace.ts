@@ -791,14 +791,9 @@ export class AddrSpace {
 
   /** Populates for a write without the area permission check (kernel writes). */
   private populateIgnoringFlags(start: number, size: number): void {
-    const saved: [MemoryArea, MappingFlags][] = [];
-    // Temporarily treat the areas as writable for the planning step only.
-    for (const a of this.areas.overlapping(start, start + size)) {
-      saved.push([a, a.flags]);
-    }
     const end = start + size;
     const need: { area: MemoryArea; vaddr: number; kind: 'fill' | 'copy' | 'reuse' }[] = [];
-    for (const [a] of saved) {
+    for (const a of this.areas.overlapping(start, end)) {
       if (a.backend.kind !== 'alloc') continue;
       for (let v = Math.max(a.start, start); v < Math.min(a.end, end); v += PAGE_SIZE_4K) {
         const p = this.pt.translate(v);
