@@ -125,37 +125,26 @@ export function userStore<T>(aspace: AddrSpace, addr: number, layout: Layout<T>,
   }
 }
 
+/** What {@link probeSpace} found: the space, and how many bytes of the range are accessible. */
+export interface Probe {
+  readonly aspace: AddrSpace;
+  readonly length: number;
+}
+
 /**
  * How many bytes from `addr` (at most `len`) lie in areas with `flags`, and
- * the space: the space is returned, the count left for {@link lastProbedLength}
- * (no result object on the hot path). A bare space is asked directly; any
- * other provider under its lock, held only meanwhile.
+ * the space they lie in. A bare space is asked directly; any other provider
+ * under its lock, held only meanwhile.
  */
 export function probeSpace(
   provider: AddrSpaceProvider,
   addr: number,
   len: number,
   flags: MappingFlags,
-): AddrSpace {
-  if (provider instanceof AddrSpace) {
-    probedLength = provider.accessibleLength(addr, len, flags);
-    return provider;
-  }
-  let ok = 0;
-  const aspace = provider.withAddrSpace((as) => {
-    ok = as.accessibleLength(addr, len, flags);
-    return as;
-  });
-  // Set only now: whatever the provider did around the callback may have probed too.
-  probedLength = ok;
-  return aspace;
-}
-
-let probedLength = 0;
-
-/** The count of the last {@link probeSpace} (module state, read-only outside). */
-export function lastProbedLength(): number {
-  return probedLength;
+): Probe {
+  if (provider instanceof AddrSpace)
+    return { aspace: provider, length: provider.accessibleLength(addr, len, flags) };
+  return provider.withAddrSpace((as) => ({ aspace: as, length: as.accessibleLength(addr, len, flags) }));
 }
 
 /**
@@ -172,8 +161,7 @@ function accessPrefix(
   op: (mmu: Mmu, count: number) => void,
 ): number {
   if (addr < 0 || len > ADDR_END - addr) return 0;
-  const aspace = probeSpace(provider, addr, len, flags);
-  const ok = probedLength;
+  const { aspace, length: ok } = probeSpace(provider, addr, len, flags);
   // access_ok: a range that runs past the top of user space copies nothing, however much of it is mapped.
   if (ok === 0 || addr + len > aspace.end) return 0;
   try {

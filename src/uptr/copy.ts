@@ -21,7 +21,6 @@ import {
   efault,
   fillPrefix,
   KERNEL,
-  lastProbedLength,
   probeSpace,
   uaccessFixup,
   userLoad,
@@ -77,9 +76,9 @@ export function clearUser(provider: AddrSpaceProvider, addr: number | bigint, n:
 export function readVal<T>(provider: AddrSpaceProvider, addr: number | bigint, layout: Layout<T>): T {
   const a = addrOf(addr);
   if (a < 0 || layout.size > ADDR_END - a) throw efault(`read of ${layout.name} at ${hexOf(addr)}`);
-  const aspace = probeSpace(provider, a, layout.size, USER_READ);
-  if (lastProbedLength() !== layout.size) throw efault(`read of ${layout.name} at ${hex(a)}`);
-  return userLoad(aspace, a, layout);
+  const probe = probeSpace(provider, a, layout.size, USER_READ);
+  if (probe.length !== layout.size) throw efault(`read of ${layout.name} at ${hex(a)}`);
+  return userLoad(probe.aspace, a, layout);
 }
 
 /**

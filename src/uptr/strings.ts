@@ -8,16 +8,7 @@
 import { ADDR_END, hex } from '../addr/index.js';
 import { Errno, LinuxError } from '../errno/index.js';
 import { accessUserMemory, userMmu } from './access.js';
-import {
-  addrOf,
-  copyInPrefix,
-  efault,
-  KERNEL,
-  lastProbedLength,
-  probeSpace,
-  toPageEnd,
-  uaccessFixup,
-} from './check.js';
+import { addrOf, copyInPrefix, efault, KERNEL, probeSpace, toPageEnd, uaccessFixup } from './check.js';
 import { USER_READ } from './copy.js';
 import type { AddrSpaceProvider } from './provider.js';
 
@@ -53,8 +44,7 @@ export function strncpyFromUser(
   if (count === 0) return 0;
   if (addr < 0) throw efault(`not an address: ${String(src)}`);
   const limit = Math.min(count, ADDR_END - addr);
-  const aspace = probeSpace(provider, addr, limit, USER_READ);
-  const ok = lastProbedLength();
+  const { aspace, length: ok } = probeSpace(provider, addr, limit, USER_READ);
   let done = 0;
   try {
     accessUserMemory(() => {
