@@ -49,6 +49,7 @@ import {
 import { Errno, LinuxError } from '../errno/index.js';
 import {
   type FrameAllocator,
+  grantsAccess,
   MappingFlags,
   type Mmu,
   PageSize,
@@ -712,7 +713,7 @@ export class AddrSpace {
    */
   private pteFlags(flags: MappingFlags): MappingFlags {
     if ((flags & MappingFlags.WRITE) !== 0) flags |= MappingFlags.READ;
-    if ((flags & (MappingFlags.READ | MappingFlags.WRITE | MappingFlags.EXECUTE)) === 0) return flags;
+    if (!grantsAccess(flags)) return flags;
     if (encodesPresent(this.pt.format, flags)) return flags;
     return flags | MappingFlags.READ;
   }

@@ -46,6 +46,11 @@ export function flagsRemove(a: MappingFlags, b: MappingFlags): MappingFlags {
   return a & ~b;
 }
 
+/** True when `flags` allow some access (READ, WRITE or EXECUTE); false for PROT_NONE. */
+export function grantsAccess(flags: MappingFlags): boolean {
+  return (flags & (MappingFlags.READ | MappingFlags.WRITE | MappingFlags.EXECUTE)) !== 0;
+}
+
 /** True for a value made only of defined bits. */
 export function isValidFlags(flags: number): flags is MappingFlags {
   return Number.isInteger(flags) && (flags & ~MappingFlags.ALL) === 0 && flags >= 0;

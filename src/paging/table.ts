@@ -28,7 +28,7 @@
  */
 import { hex, PAGE_SIZE_1G, PAGE_SIZE_2M, PAGE_SIZE_4K } from '../addr/index.js';
 import { PagingError } from './errors.js';
-import { MappingFlags } from './flags.js';
+import { grantsAccess, MappingFlags } from './flags.js';
 import type { FrameAllocator, PhysMemory } from './memory.js';
 import type { PteFormat } from './pte.js';
 
@@ -516,9 +516,4 @@ export class PageTable64 {
       post?.(e);
     }
   }
-}
-
-/** True when `flags` allow some access (READ, WRITE or EXECUTE). */
-function grantsAccess(flags: MappingFlags): boolean {
-  return (flags & (MappingFlags.READ | MappingFlags.WRITE | MappingFlags.EXECUTE)) !== 0;
 }
