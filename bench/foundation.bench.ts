@@ -1,11 +1,11 @@
 import { alignDown4K, parseUserAddr } from 'axptr/addr';
-import { PerCpu } from 'axptr/percpu';
+import { CpuSet, PerCpu } from 'axptr/percpu';
 import type { BenchGroup } from './harness.js';
 
 export function foundation(): BenchGroup {
   const N = 1000;
   const values = Array.from({ length: N }, (_, i) => i * 0x1_0003 + 0x7fff_0000_0000);
-  const flag = new PerCpu<boolean>(false);
+  const flag = new PerCpu<boolean>(false, new CpuSet(1));
   const plain = [false];
   return {
     title: 'foundation',

@@ -1,14 +1,6 @@
 import { installPageFaultHandler } from 'axptr/kernel';
 import { AddrSpace } from 'axptr/mm';
-import {
-  CPU_MMU,
-  currentMmu,
-  MappingFlags as F,
-  FrameAllocator,
-  PhysMemory,
-  Privilege,
-  PTE_FORMATS,
-} from 'axptr/paging';
+import { MappingFlags as F, Machine, Privilege, PTE_FORMATS } from 'axptr/paging';
 import type { BenchGroup } from './harness.js';
 
 const K4 = 0x1000;
@@ -17,9 +9,8 @@ const RW_USER = F.READ | F.WRITE | F.USER;
 
 /** A space with `n` one-page lazy areas, one every other page from 0x1000_0000. */
 function spaceWithAreas(n: number): AddrSpace {
-  const mem = new PhysMemory(4 << 20);
-  const frames = new FrameAllocator(mem);
-  const aspace = new AddrSpace({ base: 0x1000, size: 2 ** 46, format: PTE_FORMATS.x86_64, mem, frames });
+  const machine = new Machine({ memSize: 4 << 20 });
+  const aspace = new AddrSpace({ base: 0x1000, size: 2 ** 46, format: PTE_FORMATS.x86_64, machine });
   for (let i = 0; i < n; i++) aspace.mapAlloc(0x1000_0000 + i * 2 * K4, K4, RW_USER, false);
   return aspace;
 }
@@ -67,20 +58,19 @@ export function mm(): BenchGroup {
   };
 
   // First touch of a 64 MiB lazy area, page by page, through the MMU and the kernel's fault handler.
-  installPageFaultHandler();
-  const mem = new PhysMemory(192 << 20);
-  const frames = new FrameAllocator(mem);
+  const machine = new Machine({ memSize: 192 << 20 });
+  installPageFaultHandler(machine);
+  const frames = machine.frames;
   const pages = MiB64 / K4;
   const firstTouch = () => {
     const aspace = new AddrSpace({
       base: 0x1000,
       size: 2 ** 40,
       format: PTE_FORMATS['riscv64-sv48'],
-      mem,
-      frames,
+      machine,
     });
     aspace.mapAlloc(0x4000_0000, MiB64, RW_USER, false);
-    const mmu = currentMmu(mem);
+    const mmu = machine.mmu;
     aspace.activate(mmu);
     for (let v = 0x4000_0000; v < 0x4000_0000 + MiB64; v += K4) mmu.write8(v, 1, Privilege.User);
     aspace.destroy();
@@ -96,14 +86,12 @@ export function mm(): BenchGroup {
     base: 0x1000,
     size: 2 ** 40,
     format: PTE_FORMATS['riscv64-sv48'],
-    mem,
-    frames,
+    machine,
   });
   parent.mapAlloc(0x4000_0000, MiB64, RW_USER, true);
   const src = new Uint8Array(MiB64);
   const dst = new Uint8Array(MiB64);
   const fork = () => parent.fork().destroy();
-  CPU_MMU.writeCurrent(null);
 
   return {
     title: 'mm (address space)',

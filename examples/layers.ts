@@ -24,19 +24,16 @@ import {
 } from 'axptr';
 import { parseUserAddr } from 'axptr/addr';
 import { isLinuxError, syscallReturn } from 'axptr/errno';
-import { installPageFaultHandler, KernelPanic, registerAddrSpaceProvider, trapStats } from 'axptr/kernel';
+import { installPageFaultHandler, KernelPanic, trapStats } from 'axptr/kernel';
 import { AddrSpace } from 'axptr/mm';
 import {
-  currentMmu,
   MappingFlags as F,
-  FrameAllocator,
   flagsToString,
+  Machine,
   type PagingArch,
-  PhysMemory,
   Privilege,
   PTE_FORMATS,
 } from 'axptr/paging';
-import { defaultMachine } from 'axptr/percpu';
 
 const TEXT = 0x1_0000;
 const HEAP = 0x40_0000;
@@ -47,19 +44,22 @@ function demo(arch: PagingArch): void {
   console.log(
     `\n=== ${arch}: ${format.levels}-level page table, ${format.vaMaxBits}-bit virtual addresses ===`,
   );
-  const mem = new PhysMemory(32 << 20);
-  const frames = new FrameAllocator(mem);
+  // The machine: 32 MiB of RAM, its frame allocator, two CPUs each with an MMU; the kernel's
+  // page-fault entry is its trap vector, and it is the machine running now (the boot).
+  const machine = new Machine({ memSize: 32 << 20, cpus: 2 });
+  installPageFaultHandler(machine);
+  machine.makeCurrent();
+  const frames = machine.frames;
   const before = frames.usedFrames;
 
   // A process: read-only text (eager), a lazy heap, a small stack; all USER.
-  const aspace = new AddrSpace({ base: 0x1000, size: 0x4000_0000, format, mem, frames });
+  const aspace = new AddrSpace({ base: 0x1000, size: 0x4000_0000, format, machine });
   aspace.mapAlloc(TEXT, 0x2000, F.READ | F.EXECUTE | F.USER, true);
   aspace.mapAlloc(HEAP, 0x10_0000, F.READ | F.WRITE | F.USER, false);
   aspace.mapAlloc(STACK, 0x4000, F.READ | F.WRITE | F.USER, true);
   aspace.write(TEXT, new TextEncoder().encode('/etc/hostname\0'));
   aspace.write(TEXT + 14, Uint8Array.of(0x6e, 0x6f, 0xff, 0xfe, 0)); // "no" then bytes that are not UTF-8
-  const proc = new LockedAddrSpace(aspace);
-  registerAddrSpaceProvider(aspace, proc);
+  const proc = new LockedAddrSpace(aspace); // the fault handler takes this lock too
   for (const a of aspace.iterAreas()) {
     console.log(
       `  area [0x${a.start.toString(16)}, 0x${a.end.toString(16)}) ${flagsToString(a.flags)} (${a.backend.kind})`,
@@ -80,7 +80,7 @@ function demo(arch: PagingArch): void {
   }
 
   // write(fd, buf, n) through an iovec in the lazy heap: first touches fault pages in.
-  const faultsBefore = trapStats().kernelUserAccessFaults;
+  const faultsBefore = trapStats(machine).kernelUserAccessFaults;
   const iov = new Uint8Array(32);
   const view = new DataView(iov.buffer);
   view.setBigUint64(0, BigInt(TEXT), true);
@@ -90,7 +90,7 @@ function demo(arch: PagingArch): void {
   console.log(`  copyToUser(iovec array) left ${copyToUser(proc, HEAP, iov)} bytes uncopied`);
   const imported = importIovec(proc, HEAP, 2);
   console.log(
-    `  importIovec: ${imported.segments.length} segments, ${imported.total} bytes; kernel-mode faults served: ${trapStats().kernelUserAccessFaults - faultsBefore}`,
+    `  importIovec: ${imported.segments.length} segments, ${imported.total} bytes; kernel-mode faults served: ${trapStats(machine).kernelUserAccessFaults - faultsBefore}`,
   );
 
   // A counter in the heap, read and written through UserPtr<u32>.
@@ -129,7 +129,7 @@ function demo(arch: PagingArch): void {
   );
 
   // A kernel bug: touching user memory without accessUserMemory (SMAP-like) panics.
-  const mmu = currentMmu(mem);
+  const mmu = machine.mmu;
   aspace.activate(mmu);
   try {
     mmu.read32(HEAP + 0x10, Privilege.Kernel);
@@ -144,7 +144,7 @@ function demo(arch: PagingArch): void {
 
   // Migration between CPUs is blocked inside a user access.
   try {
-    accessUserMemory(() => defaultMachine.switchTo(1));
+    accessUserMemory(() => machine.switchTo(1));
   } catch (e) {
     console.log(`  switching CPU inside accessUserMemory: ${(e as Error).name}`);
   }
@@ -154,8 +154,6 @@ function demo(arch: PagingArch): void {
   console.log(`  destroyed: ${frames.usedFrames - before} frames still in use (0 = no leak)`);
 }
 
-installPageFaultHandler();
-defaultMachine.setCpuCount(2);
 const wanted = process.argv.slice(2) as PagingArch[];
 for (const arch of wanted.length > 0 ? wanted : (Object.keys(PTE_FORMATS) as PagingArch[])) {
   if (!(arch in PTE_FORMATS)) {

@@ -1,23 +1,27 @@
 /**
  * The kernel's page-fault entry (axptr's "Page Fault Coordination").
  *
- * Installed as every CPU's MMU trap handler. A fault from user mode, or from
- * kernel mode while `isAccessingUserMemory()` is true, goes to the address
- * space running on the faulting MMU (through its provider, so a process
- * space is locked as a real kernel would), which fixes it or not. A
- * kernel-mode fault outside a user access is a kernel bug: it raises
- * {@link KernelPanic}, which nothing in axptr catches.
+ * Installed as a machine's trap vector. A fault from user mode, or from
+ * kernel mode while `isAccessingUserMemory()` is true on the faulting CPU,
+ * goes to the address space running on the faulting MMU, taken through the
+ * space's provider (a process's space under its lock, as a real kernel
+ * would), which fixes it or not. A kernel-mode fault outside a user access
+ * is a kernel bug: it raises {@link KernelPanic}, which nothing in axptr
+ * catches. The counters are the machine's (`machine.trapStats`).
  */
-import { type AddrSpace, activeSpaceOf } from '../mm/index.js';
+import { activeSpaceOf } from '../mm/index.js';
 import {
   Access,
+  type Machine,
   MappingFlags,
   type Mmu,
   type PageFault,
   Privilege,
-  setDefaultTrapHandler,
+  type TrapStats,
 } from '../paging/index.js';
-import { type AddrSpaceProvider, isAccessingUserMemory } from '../uptr/index.js';
+import { isAccessingUserMemory } from '../uptr/index.js';
+
+export type { TrapStats } from '../paging/index.js';
 
 /** A fault the kernel cannot survive (a real kernel would halt). */
 export class KernelPanic extends Error {
@@ -30,29 +34,11 @@ export class KernelPanic extends Error {
   }
 }
 
-export interface TrapStats {
-  userFaults: number;
-  kernelUserAccessFaults: number;
-  fixed: number;
-  unfixed: number;
-  panics: number;
-}
-
-const providers = new WeakMap<AddrSpace, AddrSpaceProvider>();
-const stats: TrapStats = { userFaults: 0, kernelUserAccessFaults: 0, fixed: 0, unfixed: 0, panics: 0 };
-
-/**
- * Tells the fault handler to reach `aspace` through `provider` (e.g. the
- * process's `LockedAddrSpace`) instead of directly.
- */
-export function registerAddrSpaceProvider(aspace: AddrSpace, provider: AddrSpaceProvider): void {
-  providers.set(aspace, provider);
-}
-
-/** The handler itself: answers true when the fault is fixed and the access may be retried. */
-export function handlePageFaultTrap(fault: PageFault, mmu: Mmu): boolean {
+/** The handler itself, for a fault on `machine`: answers true when the fault is fixed and the access may be retried. */
+export function handlePageFaultTrap(machine: Machine, fault: PageFault, mmu: Mmu): boolean {
+  const stats = machine.trapStats;
   const fromUser = fault.privilege === Privilege.User;
-  if (!fromUser && !isAccessingUserMemory()) {
+  if (!fromUser && !isAccessingUserMemory(machine)) {
     stats.panics++;
     throw new KernelPanic(`kernel ${fault} outside a user-memory access`, fault);
   }
@@ -65,19 +51,19 @@ export function handlePageFaultTrap(fault: PageFault, mmu: Mmu): boolean {
     stats.unfixed++;
     return false;
   }
-  const provider = providers.get(aspace) ?? aspace;
   const access = fault.access | (fromUser ? MappingFlags.USER : 0);
-  const fixed = provider.withAddrSpace((as) => as.handlePageFault(fault.vaddr, access));
+  const fixed = aspace.provider.withAddrSpace((as) => as.handlePageFault(fault.vaddr, access));
   if (fixed) stats.fixed++;
   else stats.unfixed++;
   return fixed;
 }
 
-/** Makes {@link handlePageFaultTrap} the trap handler of every CPU's MMU. */
-export function installPageFaultHandler(): void {
-  setDefaultTrapHandler(handlePageFaultTrap);
+/** Makes {@link handlePageFaultTrap} the trap vector of `machine` (every CPU's MMU and every space's walker). */
+export function installPageFaultHandler(machine: Machine): void {
+  machine.trapHandler = (fault, mmu) => handlePageFaultTrap(machine, fault, mmu);
 }
 
-export function trapStats(): TrapStats {
-  return { ...stats };
+/** A copy of `machine`'s trap counters. */
+export function trapStats(machine: Machine): TrapStats {
+  return { ...machine.trapStats };
 }

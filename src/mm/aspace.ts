@@ -35,6 +35,12 @@
  * TLB coherence: the space remembers every MMU it is active on
  * ({@link activate}) and flushes all of them when a mapping is removed or
  * loses permissions (a TLB shootdown).
+ *
+ * A space belongs to one {@link Machine} (its RAM, frames and CPUs). Its
+ * lock is found from the space itself ({@link provider}, which a process's
+ * locked space sets), never from a side registry. A kernel access to a space
+ * that no CPU runs now goes through the space's own walker
+ * ({@link remoteMmu}), so nobody's page table is switched for it.
  */
 
 import {
@@ -50,8 +56,9 @@ import { Errno, LinuxError } from '../errno/index.js';
 import {
   type FrameAllocator,
   grantsAccess,
+  type Machine,
   MappingFlags,
-  type Mmu,
+  Mmu,
   PageSize,
   PageTable64,
   PagingError,
@@ -66,8 +73,17 @@ export interface AddrSpaceOptions {
   /** Size in bytes (4 KiB-aligned). */
   size: number;
   format: PteFormat;
-  mem: PhysMemory;
-  frames: FrameAllocator;
+  /** The machine whose RAM, frames and CPUs the space uses. */
+  machine: Machine;
+}
+
+/**
+ * How a user pointer, the copy family and the page-fault handler reach an
+ * address space (axptr's `AddrSpaceProvider`): directly for a bare space,
+ * under its lock for a process's.
+ */
+export interface AddrSpaceProvider {
+  withAddrSpace<R>(fn: (aspace: AddrSpace) => R): R;
 }
 
 export interface AddrSpaceStats {
@@ -101,14 +117,19 @@ export function activeSpaceOf(mmu: Mmu): AddrSpace | undefined {
   return mmu.owner instanceof AddrSpace ? mmu.owner : undefined;
 }
 
-export class AddrSpace {
+export class AddrSpace implements AddrSpaceProvider {
   readonly base: number;
   readonly end: number;
   readonly pt: PageTable64;
+  readonly machine: Machine;
   readonly mem: PhysMemory;
   readonly frames: FrameAllocator;
   private readonly areas = new AreaSet();
   private readonly mmus = new Set<Mmu>();
+  private guard: AddrSpaceProvider = this;
+  private walker: Mmu | null = null;
+  // Per flag value (0..ALL): 1 when this format encodes a leaf with those flags as present, -1 when not.
+  private readonly presentFlags = new Int8Array(MappingFlags.ALL + 1);
   private readonly faultStats: FaultStats = {
     lazyFill: 0,
     zeroPage: 0,
@@ -133,9 +154,52 @@ export class AddrSpace {
     }
     this.base = base;
     this.end = base + size;
-    this.mem = options.mem;
-    this.frames = options.frames;
-    this.pt = new PageTable64(options.mem, options.frames, options.format);
+    this.machine = options.machine;
+    this.mem = options.machine.mem;
+    this.frames = options.machine.frames;
+    this.pt = new PageTable64(this.mem, this.frames, options.format);
+  }
+
+  /**
+   * What guards this space: the space itself, or the lock of the process
+   * that owns it ({@link attachProvider}). The page-fault handler and the
+   * user-memory layer take the space through it.
+   */
+  get provider(): AddrSpaceProvider {
+    return this.guard;
+  }
+
+  /**
+   * Puts the space behind `provider` (a process's lock): from now on the
+   * page-fault handler takes it through that. A space has one guard: a
+   * second, different one is a kernel bug and throws.
+   */
+  attachProvider(provider: AddrSpaceProvider): void {
+    if (this.guard !== this && this.guard !== provider) {
+      throw new Error('address space already guarded by another provider');
+    }
+    this.guard = provider;
+  }
+
+  /**
+   * The space's own MMU, never a CPU's: a kernel access to this space from a
+   * CPU that runs another one (process_vm_readv, ptrace, exec writing the
+   * new program's stack) walks the space's page table through it, so no
+   * CPU's root is switched and no CPU's TLB is flushed. It takes part in the
+   * space's TLB shootdowns and traps to the machine's trap vector, as the
+   * CPU's MMU would.
+   */
+  remoteMmu(): Mmu {
+    let w = this.walker;
+    if (w === null) {
+      if (this.destroyed) throw new Error('address space used after destroy()');
+      w = new Mmu(this.mem, { tlbEntries: 64 });
+      const machine = this.machine;
+      w.trapHandler = (fault, mmu) => machine.trapHandler?.(fault, mmu) ?? false;
+      this.walker = w;
+      this.activate(w);
+    }
+    return w;
   }
 
   get size(): number {
@@ -449,13 +513,13 @@ export class AddrSpace {
       // A read of untouched memory maps the shared zero page read-only (as Linux does);
       // the first write then copies it like any copy-on-write page.
       const zero = (access & MappingFlags.WRITE) === 0;
-      const frame = zero ? this.takeZeroFrame() : this.frames.alloc();
+      const frame = zero ? this.frames.takeZeroPage() : this.frames.alloc();
       if (frame === undefined) return this.refuse();
       try {
         const flags = zero ? area.flags & ~MappingFlags.WRITE : area.flags;
         this.pt.map(page, frame, PageSize.Size4K, this.pteFlags(flags));
       } catch {
-        this.releaseFrame(frame);
+        this.frames.release(frame);
         this.pt.releaseEmptyTables(page, PAGE_SIZE_4K);
         return this.refuse();
       }
@@ -548,8 +612,7 @@ export class AddrSpace {
       base: this.base,
       size: this.size,
       format: this.pt.format,
-      mem: this.mem,
-      frames: this.frames,
+      machine: this.machine,
     });
     try {
       for (const a of this.areas) {
@@ -684,7 +747,7 @@ export class AddrSpace {
       const p = this.pt.translate(v);
       if (p < 0) continue;
       this.pt.unmap(v);
-      this.releaseFrame(p);
+      this.frames.release(p);
     }
   }
 
@@ -714,7 +777,7 @@ export class AddrSpace {
   private pteFlags(flags: MappingFlags): MappingFlags {
     if ((flags & MappingFlags.WRITE) !== 0) flags |= MappingFlags.READ;
     if (!grantsAccess(flags)) return flags;
-    if (encodesPresent(this.pt.format, flags)) return flags;
+    if (this.encodesPresent(flags)) return flags;
     return flags | MappingFlags.READ;
   }
 
@@ -729,7 +792,7 @@ export class AddrSpace {
     const old = this.pt.translate(page);
     this.mem.copy(frame, old, PAGE_SIZE_4K);
     this.pt.remap(page, frame, this.pteFlags(a.flags));
-    this.releaseFrame(old);
+    this.frames.release(old);
     this.faultStats.cowCopy++;
   }
 
@@ -749,30 +812,9 @@ export class AddrSpace {
     return p - this.mem.base;
   }
 
-  /**
-   * The allocator's zero page with one more reference (allocated on first
-   * use), or undefined when no frame is left. It is never written: every
-   * path that would write a page first asks {@link isShared}, which says yes.
-   */
-  private takeZeroFrame(): number | undefined {
-    const z = zeroFrames.get(this.frames);
-    if (z !== undefined) {
-      this.frames.retain(z);
-      return z;
-    }
-    const fresh = this.frames.alloc();
-    if (fresh !== undefined) zeroFrames.set(this.frames, fresh);
-    return fresh;
-  }
-
   /** True when the frame at `p` must be copied before a write: mapped twice or more, or the zero page. */
   private isShared(p: number): boolean {
-    return this.frames.refCount(p) > 1 || zeroFrames.get(this.frames) === p;
-  }
-
-  /** Drops a mapping's reference to a frame; the zero page is forgotten when its last mapping goes. */
-  private releaseFrame(p: number): void {
-    if (this.frames.release(p) && zeroFrames.get(this.frames) === p) zeroFrames.delete(this.frames);
+    return this.frames.refCount(p) > 1 || this.frames.isZeroPage(p);
   }
 
   private refuse(): false {
@@ -829,42 +871,29 @@ export class AddrSpace {
           frames[i],
           this.pteFlags(this.pt.flagsOf(n.vaddr)! | (n.area.flags & MappingFlags.WRITE)),
         );
-        this.releaseFrame(old);
+        this.frames.release(old);
       }
     });
     this.faultStats.lazyFill += filled.length;
     if (need.length > 0) this.flushTlb(start, size);
   }
 
+  /** True when the format encodes a leaf with `flags` as a present (valid) entry. */
+  private encodesPresent(flags: MappingFlags): boolean {
+    const cache = this.presentFlags;
+    const i = flags & MappingFlags.ALL;
+    if (cache[i] === 0) {
+      const format = this.pt.format;
+      const e = format.newPage(0x1000, i, false);
+      cache[i] = format.isPresent(Number(e & 0xffff_ffffn), Number(e >> 32n)) ? 1 : -1;
+    }
+    return cache[i] === 1;
+  }
+
   private leafSpan(level: number): number {
     return LEAF_SPAN[this.pt.levels - 1 - level];
   }
 }
-
-// Per format, per flag value (0..ALL): 1 when a leaf entry with those flags is valid, -1 when not.
-const presentCache = new WeakMap<PteFormat, Int8Array>();
-
-/** True when the format encodes a leaf with `flags` as a present (valid) entry. */
-function encodesPresent(format: PteFormat, flags: MappingFlags): boolean {
-  let cache = presentCache.get(format);
-  if (cache === undefined) {
-    cache = new Int8Array(MappingFlags.ALL + 1);
-    presentCache.set(format, cache);
-  }
-  const i = flags & MappingFlags.ALL;
-  if (cache[i] === 0) {
-    const e = format.newPage(0x1000, i, false);
-    cache[i] = format.isPresent(Number(e & 0xffff_ffffn), Number(e >> 32n)) ? 1 : -1;
-  }
-  return cache[i] === 1;
-}
-
-/**
- * Each allocator's shared zero page: the frame read faults on untouched
- * memory map read-only. Reference-counted like any frame (one reference per
- * mapping), freed and forgotten when the last mapping goes.
- */
-const zeroFrames = new WeakMap<FrameAllocator, number>();
 
 /** Bytes a leaf covers, by depth from the last level: 4 KiB, 2 MiB, 1 GiB. */
 const LEAF_SPAN = [PAGE_SIZE_4K, PAGE_SIZE_4K * 512, PAGE_SIZE_4K * 512 * 512];

@@ -164,6 +164,8 @@ export class FrameAllocator {
   private calls = 0;
   private failed = 0;
   private failAtCall = -1;
+  // The shared zero page (-1 while no mapping uses it).
+  private zero = -1;
 
   constructor(mem: PhysMemory, options: { start?: number; end?: number } = {}) {
     this.mem = mem;
@@ -263,6 +265,28 @@ export class FrameAllocator {
     return undefined;
   }
 
+  /**
+   * The shared zero page with one more reference, allocated on first use;
+   * `undefined` when no frame is left. Read faults on untouched memory map it
+   * read-only; it is never written (every writer first asks
+   * {@link isZeroPage} or the reference count, which say it is shared). It
+   * is freed and forgotten when its last reference goes.
+   */
+  takeZeroPage(): number | undefined {
+    if (this.zero >= 0) {
+      this.retain(this.zero);
+      return this.zero;
+    }
+    const fresh = this.alloc();
+    if (fresh !== undefined) this.zero = fresh;
+    return fresh;
+  }
+
+  /** True when `paddr` is the shared zero page now. */
+  isZeroPage(paddr: number): boolean {
+    return paddr === this.zero;
+  }
+
   /** Adds a reference to a frame in use (a second mapping of it). */
   retain(paddr: number): void {
     const i = this.indexOfUsed(paddr);
@@ -276,6 +300,7 @@ export class FrameAllocator {
   release(paddr: number): boolean {
     const i = this.indexOfUsed(paddr);
     if (--this.refs[i] > 0) return false;
+    if (paddr === this.zero) this.zero = -1;
     this.state[i] = FREE_DIRTY;
     this.freeCount++;
     if (this.queued[i] === 0) {

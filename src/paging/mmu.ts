@@ -15,79 +15,19 @@
  * throws {@link PageFaultError} (which the kernel turns into a signal, or the
  * user-copy routines into a partial count: the exception-table analogue).
  *
- * The TLB is direct-mapped, one array set per access kind, tagged by virtual
- * page number. Each entry remembers in which modes it may be used (user,
- * kernel, kernel with user access allowed), so toggling user access needs no
- * flush. A fill happens only after the walk succeeded and set the accessed /
- * dirty bits, so a write-TLB hit never needs to set the dirty bit again.
+ * The TLB (`tlb.ts`) is filled only after the walk succeeded and set the
+ * accessed / dirty bits, so a write-TLB hit never needs to set the dirty bit
+ * again. Fault types are in `fault.ts`; the CPUs that own MMUs are the
+ * machine's (`machine.ts`).
  */
-import { hex, PAGE_SIZE_4K } from '../addr/index.js';
-import { PerCpu } from '../percpu/index.js';
-import { MappingFlags } from './flags.js';
+import { PAGE_SIZE_4K } from '../addr/index.js';
+import { Access, PageFault, PageFaultError, type PageFaultReason, Privilege } from './fault.js';
 import type { PhysMemory } from './memory.js';
 import type { PteFormat } from './pte.js';
-
-/** Kind of access: the same bits as READ / WRITE / EXECUTE in `MappingFlags`. */
-export const Access = { Read: 1, Write: 2, Execute: 4 } as const;
-export type Access = (typeof Access)[keyof typeof Access];
-
-export const Privilege = { User: 0, Kernel: 1 } as const;
-export type Privilege = (typeof Privilege)[keyof typeof Privilege];
-
-/**
- * `not-present` and `permission` are page faults; `bus-error` is an access
- * fault (the page maps physical memory that is not RAM), which no page-fault
- * handler can fix, so it is raised without calling the trap handler.
- */
-export type PageFaultReason = 'not-present' | 'permission' | 'bus-error';
-
-export function accessName(access: Access): string {
-  return access === Access.Read ? 'read' : access === Access.Write ? 'write' : 'execute';
-}
-
-/** A failed translation: what the trap handler is given. */
-export class PageFault {
-  constructor(
-    readonly vaddr: number,
-    readonly access: Access,
-    readonly privilege: Privilege,
-    readonly reason: PageFaultReason,
-  ) {}
-
-  toString(): string {
-    const who = this.privilege === Privilege.User ? 'user' : 'kernel';
-    return `page fault: ${who} ${accessName(this.access)} at ${hex(this.vaddr)} (${this.reason})`;
-  }
-}
-
-/**
- * An access that faulted and that the trap handler did not fix. `done` is how
- * many bytes of a bulk access completed before the fault.
- */
-export class PageFaultError extends Error {
-  constructor(
-    readonly fault: PageFault,
-    readonly done = 0,
-  ) {
-    super(fault.toString());
-    this.name = 'PageFaultError';
-  }
-}
+import { allowedModes, MODE_KERNEL, MODE_KERNEL_SUM, MODE_USER, TlbSet, type TlbStats } from './tlb.js';
 
 /** The trap into the kernel: answers true when the fault was fixed and the access may be retried. */
 export type TrapHandler = (fault: PageFault, mmu: Mmu) => boolean;
-
-export interface TlbStats {
-  hits: number;
-  misses: number;
-  flushes: number;
-  faults: number;
-}
-
-// Mode bits stored per TLB entry.
-const MODE_USER = 1;
-const MODE_KERNEL = 2;
-const MODE_KERNEL_SUM = 4;
 
 /** Bytes one entry covers, by depth from the leaf level: 4 KiB, 2 MiB, 1 GiB, 512 GiB. */
 const LEVEL_SPAN = [
@@ -99,20 +39,6 @@ const LEVEL_SPAN = [
 
 /** How many times one access retries after the trap handler claimed a fix. */
 const MAX_FIXUPS = 4;
-
-class TlbSet {
-  readonly tag: Float64Array;
-  /** Index of the frame in the memory views: up to 4 GiB, so unsigned (an Int32Array wrapped above 2 GiB). */
-  readonly off: Uint32Array;
-  readonly modes: Uint8Array;
-  constructor(entries: number) {
-    // NaN marks an empty slot: it equals no page number (-1 would match the
-    // page number of a negative address and revive a flushed entry).
-    this.tag = new Float64Array(entries).fill(Number.NaN);
-    this.off = new Uint32Array(entries);
-    this.modes = new Uint8Array(entries);
-  }
-}
 
 export interface MmuOptions {
   /** TLB entries per access kind, a power of two. Default 256. */
@@ -136,9 +62,10 @@ export class Mmu {
   private sum = false;
   private kernelMode = MODE_KERNEL;
   private readonly mask: number;
-  private readonly tlbR: TlbSet;
-  private readonly tlbW: TlbSet;
-  private readonly tlbX: TlbSet;
+  /** The TLB, one set per access kind (public so a CPU can test a hit inline). */
+  readonly tlbR: TlbSet;
+  readonly tlbW: TlbSet;
+  readonly tlbX: TlbSet;
   private readonly u32: Uint32Array;
   private readonly view: DataView;
   private readonly bytes: Uint8Array;
@@ -523,71 +450,4 @@ export class Mmu {
     for (let k = 0; k < size; k++) offs.push(this.resolve(vaddr + k, Access.Write, privilege));
     for (let k = 0; k < size; k++) this.bytes[offs[k]] = (value >>> (8 * k)) & 0xff;
   }
-}
-
-/** The modes (user / kernel / kernel with user access) in which `access` to a page with `flags` is allowed. */
-function allowedModes(flags: MappingFlags, access: Access): number {
-  if ((flags & access) === 0) return 0;
-  if ((flags & MappingFlags.USER) === 0) return MODE_KERNEL | MODE_KERNEL_SUM;
-  // A USER page: the kernel may read / write it only with user access allowed, and never execute it.
-  return access === Access.Execute ? MODE_USER : MODE_USER | MODE_KERNEL_SUM;
-}
-
-// ---- the MMU of each CPU ---------------------------------------------------
-
-/**
- * Each CPU's MMU (on the default machine of `axptr/percpu`). Created on first
- * use for a given physical memory; a new one gets {@link defaultTrapHandler}
- * (the kernel's page-fault entry, installed with {@link setDefaultTrapHandler}).
- */
-export const CPU_MMU = new PerCpu<Mmu | null>(null);
-
-let defaultTrapHandler: TrapHandler | null = null;
-
-/** Installs the trap handler every CPU's MMU uses (existing ones included). */
-export function setDefaultTrapHandler(handler: TrapHandler | null): void {
-  defaultTrapHandler = handler;
-  for (const [, mmu] of CPU_MMU) if (mmu !== null) mmu.trapHandler = handler;
-}
-
-/**
- * Each CPU's MMUs over physical memories other than its own MMU's (several
- * simulated machines in one process, e.g. in tests): used for an access to
- * such memory without replacing the CPU's MMU.
- */
-const SIDE_MMUS = new PerCpu(() => new WeakMap<PhysMemory, Mmu>());
-
-/**
- * An MMU of the current CPU over `mem`: the CPU's own when it is over `mem`
- * (created and installed when the CPU has none), else a side MMU kept for
- * that memory, which does not replace the CPU's own.
- */
-export function mmuFor(mem: PhysMemory): Mmu {
-  const own = CPU_MMU.readCurrent();
-  if (own === null) return currentMmu(mem);
-  if (own.mem === mem) return own;
-  const side = SIDE_MMUS.readCurrent();
-  let mmu = side.get(mem);
-  if (mmu === undefined) {
-    mmu = new Mmu(mem);
-    // Always the kernel's current trap handler, even one installed later.
-    mmu.trapHandler = (fault, m) => defaultTrapHandler?.(fault, m) ?? false;
-    side.set(mem, mmu);
-  }
-  return mmu;
-}
-
-/**
- * The current CPU's MMU over `mem`, created (with the default trap handler)
- * and installed as the CPU's own when the CPU has none or one over other
- * memory (the kernel switching machines).
- */
-export function currentMmu(mem: PhysMemory): Mmu {
-  let mmu = CPU_MMU.readCurrent();
-  if (mmu === null || mmu.mem !== mem) {
-    mmu = new Mmu(mem);
-    mmu.trapHandler = defaultTrapHandler;
-    CPU_MMU.writeCurrent(mmu);
-  }
-  return mmu;
 }

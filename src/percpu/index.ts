@@ -1,10 +1,18 @@
 /**
  * Per-CPU variables (the Rust crate percpu).
  *
- * A {@link Machine} has N CPUs and knows which one runs now. The scheduler
- * (a later layer) switches the current CPU with {@link Machine.switchTo}; a
- * {@link PerCpu} variable holds one independent copy per CPU and reads or
- * writes the current CPU's copy in O(1).
+ * A {@link CpuSet} is the CPUs of one machine and knows which one runs now.
+ * The scheduler (a later layer) switches the current CPU with
+ * {@link CpuSet.switchTo}; a {@link PerCpu} variable of a set holds one
+ * independent copy per CPU and reads or writes the current CPU's copy in
+ * O(1). There is no default set: every variable names its machine's CPUs,
+ * so two machines in one process never share a copy.
+ *
+ * The one implicit context is "the machine running now"
+ * ({@link runningCpuSet}): what the seed's free functions
+ * (`isAccessingUserMemory()`) consult. A set becomes it with
+ * {@link CpuSet.makeCurrent} (a kernel's boot) or for the length of a call
+ * with {@link CpuSet.run}.
  *
  * As with percpu's `preempt` feature, {@link PerCpu.withCurrent} pins the
  * current CPU while its callback runs: switching CPUs inside it is a kernel
@@ -23,8 +31,21 @@ interface Resizable {
   resize(count: number): void;
 }
 
+/** The machine whose CPUs run now (null before any machine is entered). */
+let running: CpuSet | null = null;
+
+/** The CPU set of the machine running now, or null when none was entered. */
+export function runningCpuSet(): CpuSet | null {
+  return running;
+}
+
+/** Makes `set` the one running now again (the second half of {@link CpuSet.makeCurrent}). */
+export function restoreRunningCpuSet(set: CpuSet | null): void {
+  running = set;
+}
+
 /** The CPUs of one machine. */
-export class Machine {
+export class CpuSet {
   private count: number;
   private current = 0;
   private pinned = 0;
@@ -47,6 +68,23 @@ export class Machine {
   /** True while some `withCurrent` keeps the current CPU pinned (preemption disabled). */
   get isPinned(): boolean {
     return this.pinned > 0;
+  }
+
+  /** Makes this machine the one running now; answers the one that ran before (for {@link restoreRunningCpuSet}). */
+  makeCurrent(): CpuSet | null {
+    const previous = running;
+    running = this;
+    return previous;
+  }
+
+  /** Runs `fn` with this machine as the one running now, then restores the previous one. */
+  run<R>(fn: () => R): R {
+    const previous = this.makeCurrent();
+    try {
+      return fn();
+    } finally {
+      running = previous;
+    }
   }
 
   /** Makes `cpu` the current CPU (what a context switch or a CPU's boot does). */
@@ -121,14 +159,6 @@ function checkCount(count: number): number {
   return count;
 }
 
-/** The machine that per-CPU variables use unless given another (one kernel, one machine). */
-export const defaultMachine = new Machine(1);
-
-/** The current CPU of the default machine. */
-export function currentCpuId(): number {
-  return defaultMachine.currentCpu;
-}
-
 /** A mutable handle on one CPU's copy, given to {@link PerCpu.withCurrent}. */
 export interface PerCpuCell<T> {
   value: T;
@@ -147,7 +177,7 @@ export class PerCpu<T> {
 
   constructor(
     init: T | ((cpu: number) => T),
-    readonly machine: Machine = defaultMachine,
+    readonly machine: CpuSet,
   ) {
     this.make = typeof init === 'function' ? (init as (cpu: number) => T) : () => init;
     this.values = [];

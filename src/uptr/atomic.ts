@@ -38,7 +38,7 @@ function wordIndex(
       const mmu = userMmu(aspace);
       const off = write ? mmu.resolveForAtomic(addr, KERNEL) : mmu.resolveForLoad(addr, KERNEL);
       return { u32: aspace.mem.u32, index: off >>> 2 };
-    });
+    }, aspace.machine);
   } catch (e) {
     throw uaccessFixup(e);
   }

@@ -12,7 +12,8 @@ import { Errno, LinuxError } from '../errno/index.js';
 import { AddrSpace } from '../mm/index.js';
 import {
   Access,
-  CPU_MMU,
+  CPU_SCRATCH_SIZE,
+  type Cpu,
   type MappingFlags,
   MappingFlags as MF,
   type Mmu,
@@ -22,12 +23,6 @@ import {
 import { accessUserMemory, beginUserAccess, endUserAccess, userMmu } from './access.js';
 import { c_char, encodeToBytes, i16, i32, type Layout, u8, u16, u32 } from './layout.js';
 import type { AddrSpaceProvider } from './provider.js';
-
-// Scratch for decoding small values: a DataView over a small on-heap typed
-// array would force V8 to move its storage off-heap on every call.
-const SCRATCH_SIZE = 256;
-const scratch = new Uint8Array(new ArrayBuffer(SCRATCH_SIZE));
-const scratchView = new DataView(scratch.buffer);
 
 export const KERNEL = Privilege.Kernel;
 
@@ -87,15 +82,15 @@ export function checkRegion(
  */
 function alreadyPresent(aspace: AddrSpace, first: number, end: number, access: MappingFlags): boolean {
   if (end > first + PAGE_SIZE_4K || end === first) return false;
-  const mmu = CPU_MMU.readCurrent();
-  if (mmu === null || !aspace.isActiveOn(mmu)) return false;
+  const mmu = aspace.machine.mmu;
+  if (!aspace.isActiveOn(mmu)) return false;
   return mmu.isCachedForUserAccess(first, (access & MF.WRITE) !== 0 ? Access.Write : Access.Read);
 }
 
-/** Runs an MMU access inside the user-access window; an unfixed fault becomes `EFAULT`. */
-export function userAccess<R>(fn: () => R): R {
+/** Runs an MMU access to `aspace` inside the user-access window of its machine; an unfixed fault becomes `EFAULT`. */
+export function userAccess<R>(aspace: AddrSpace, fn: () => R): R {
   try {
-    return accessUserMemory(fn);
+    return accessUserMemory(fn, aspace.machine);
   } catch (e) {
     throw uaccessFixup(e);
   }
@@ -103,25 +98,27 @@ export function userAccess<R>(fn: () => R): R {
 
 /** Loads one value inside a user access (no closure: the hot path of every typed read). */
 export function userLoad<T>(aspace: AddrSpace, addr: number, layout: Layout<T>): T {
-  beginUserAccess();
+  const machine = aspace.machine;
+  const outer = beginUserAccess(machine);
   try {
-    return load(userMmu(aspace), addr, layout);
+    return load(userMmu(aspace), addr, layout, machine.cpu);
   } catch (e) {
     throw uaccessFixup(e);
   } finally {
-    endUserAccess();
+    endUserAccess(machine, outer);
   }
 }
 
 /** Stores one value inside a user access; a multi-page value is checked whole before any byte. */
 export function userStore<T>(aspace: AddrSpace, addr: number, layout: Layout<T>, value: T): void {
-  beginUserAccess();
+  const machine = aspace.machine;
+  const outer = beginUserAccess(machine);
   try {
     store(userMmu(aspace), addr, layout, value);
   } catch (e) {
     throw uaccessFixup(e);
   } finally {
-    endUserAccess();
+    endUserAccess(machine, outer);
   }
 }
 
@@ -165,7 +162,7 @@ function accessPrefix(
   // access_ok: a range that runs past the top of user space copies nothing, however much of it is mapped.
   if (ok === 0 || addr + len > aspace.end) return 0;
   try {
-    accessUserMemory(() => op(userMmu(aspace), ok));
+    accessUserMemory(() => op(userMmu(aspace), ok), aspace.machine);
   } catch (e) {
     if (e instanceof PageFaultError) return e.done;
     throw e;
@@ -216,8 +213,8 @@ export function toPageEnd(addr: number): number {
   return PAGE_SIZE_4K - (addr % PAGE_SIZE_4K);
 }
 
-/** Reads one value through the MMU; primitives go straight to the MMU's loads. */
-export function load<T>(mmu: Mmu, addr: number, layout: Layout<T>): T {
+/** Reads one value through the MMU; primitives go straight to the MMU's loads, small values bounce through `cpu`'s scratch. */
+export function load<T>(mmu: Mmu, addr: number, layout: Layout<T>, cpu: Cpu): T {
   switch (layout as Layout<unknown>) {
     case u32:
       return mmu.read32(addr, KERNEL) as T;
@@ -231,9 +228,9 @@ export function load<T>(mmu: Mmu, addr: number, layout: Layout<T>): T {
     case i16:
       return ((mmu.read16(addr, KERNEL) << 16) >> 16) as T;
   }
-  if (layout.size <= SCRATCH_SIZE) {
-    mmu.readBytes(addr, scratch.subarray(0, layout.size), KERNEL);
-    return layout.decode(scratchView, 0);
+  if (layout.size <= CPU_SCRATCH_SIZE) {
+    mmu.readBytes(addr, cpu.scratch.subarray(0, layout.size), KERNEL);
+    return layout.decode(cpu.scratchView, 0);
   }
   const bytes = new Uint8Array(new ArrayBuffer(layout.size));
   mmu.readBytes(addr, bytes, KERNEL);

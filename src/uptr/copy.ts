@@ -104,7 +104,7 @@ export function writeVal<T>(
   });
   if (aspace === undefined) throw efault(`write of ${layout.name} at ${hex(a)}`);
   try {
-    accessUserMemory(() => userMmu(aspace).writeBytes(a, bytes, KERNEL));
+    accessUserMemory(() => userMmu(aspace).writeBytes(a, bytes, KERNEL), aspace.machine);
   } catch (e) {
     throw uaccessFixup(e);
   }

@@ -10,12 +10,10 @@
  * before it reads, so the page-fault handler, which takes the same lock, can
  * run in the middle of the scan (axptr held it and deadlocked there).
  */
-import type { AddrSpace } from '../mm/index.js';
-import { defaultMachine } from '../percpu/index.js';
+import type { AddrSpace, AddrSpaceProvider } from '../mm/index.js';
+import type { CpuSet } from '../percpu/index.js';
 
-export interface AddrSpaceProvider {
-  withAddrSpace<R>(fn: (aspace: AddrSpace) => R): R;
-}
+export type { AddrSpaceProvider } from '../mm/index.js';
 
 /** Taking a lock its own CPU already holds. */
 export class DeadlockError extends Error {
@@ -25,12 +23,15 @@ export class DeadlockError extends Error {
   }
 }
 
-/** A non-reentrant kernel mutex around a value. */
+/** A non-reentrant kernel mutex around a value; its owner is a CPU of `cpus` (the machine it lives on). */
 export class Mutex<T> {
   private owner = -1;
   private acquisitions = 0;
 
-  constructor(private readonly value: T) {}
+  constructor(
+    private readonly value: T,
+    private readonly cpus: CpuSet,
+  ) {}
 
   get isLocked(): boolean {
     return this.owner >= 0;
@@ -43,7 +44,7 @@ export class Mutex<T> {
 
   /** Runs `fn` holding the lock. */
   lock<R>(fn: (value: T) => R): R {
-    const cpu = defaultMachine.currentCpu;
+    const cpu = this.cpus.currentCpu;
     if (this.owner === cpu) throw new DeadlockError(`CPU ${cpu} takes a lock it already holds`);
     if (this.owner >= 0)
       throw new DeadlockError(
@@ -59,12 +60,17 @@ export class Mutex<T> {
   }
 }
 
-/** A process's address space behind its lock: the provider a kernel hands to user pointers. */
+/**
+ * A process's address space behind its lock: the provider a kernel hands to
+ * user pointers. It attaches itself to the space, so the page-fault handler
+ * takes the same lock without being told.
+ */
 export class LockedAddrSpace implements AddrSpaceProvider {
   readonly mutex: Mutex<AddrSpace>;
 
   constructor(aspace: AddrSpace) {
-    this.mutex = new Mutex(aspace);
+    this.mutex = new Mutex(aspace, aspace.machine);
+    aspace.attachProvider(this);
   }
 
   withAddrSpace<R>(fn: (aspace: AddrSpace) => R): R {

@@ -39,8 +39,6 @@ import type { AddrSpaceProvider } from './provider.js';
 import { decodeUtf8 } from './strings.js';
 
 const READ = MappingFlags.READ;
-/** One page of scratch for the byte scan (a scan never nests in another). */
-const pageScratch = new Uint8Array(PAGE_SIZE_4K);
 const READ_WRITE = MappingFlags.READ | MappingFlags.WRITE;
 
 /** A checked reference to one `T` in user memory. */
@@ -90,7 +88,7 @@ export class UserSlice<T> {
   /** A copy of the slice's bytes. */
   readBytes(): Uint8Array {
     const out = new Uint8Array(this.byteLength);
-    userAccess(() => userMmu(this.aspace).readBytes(this.addr, out, KERNEL));
+    userAccess(this.aspace, () => userMmu(this.aspace).readBytes(this.addr, out, KERNEL));
     return out;
   }
 
@@ -102,7 +100,7 @@ export class UserSlice<T> {
         `write of ${bytes.length} bytes at ${offset} past a ${this.byteLength}-byte slice`,
       );
     }
-    userAccess(() => {
+    userAccess(this.aspace, () => {
       const mmu = userMmu(this.aspace);
       prefaultForWrite(mmu, this.addr + offset, bytes.length); // all or nothing
       mmu.writeBytes(this.addr + offset, bytes, KERNEL);
@@ -201,23 +199,27 @@ abstract class UserPointer<T> {
     let total = 0;
     let page = alignDown4K(start); // first page not yet checked
     const elem = new Uint8Array(size);
+    const checkedPage = (p: number): AddrSpace => {
+      const as = provider.withAddrSpace((a) =>
+        a.canAccessRange(p, PAGE_SIZE_4K, this.flags) ? a : undefined,
+      );
+      if (as === undefined) throw efault(`page ${hex(p)} not accessible`);
+      return as;
+    };
+    let aspace = checkedPage(page);
+    page += PAGE_SIZE_4K;
     try {
       accessUserMemory(() => {
-        let aspace: AddrSpace | undefined;
         for (let ptr = start; ; ptr += size) {
           while (ptr + size > page) {
-            const p = page;
-            aspace = provider.withAddrSpace((as) =>
-              as.canAccessRange(p, PAGE_SIZE_4K, this.flags) ? as : undefined,
-            );
-            if (aspace === undefined) throw efault(`page ${hex(p)} not accessible`);
+            aspace = checkedPage(page);
             page += PAGE_SIZE_4K;
           }
-          const mmu = userMmu(aspace!);
+          const mmu = userMmu(aspace);
           if (size === 1) {
             // Bytes: copy the rest of the page once into the scratch page, look for the NUL
             // there, and keep only the string's bytes.
-            const chunk = pageScratch.subarray(0, page - ptr);
+            const chunk = aspace.machine.cpu.scratch.subarray(0, page - ptr);
             mmu.readBytes(ptr, chunk, KERNEL);
             const nul = chunk.indexOf(0);
             const keep = chunk.slice(0, nul < 0 ? chunk.length : nul);
@@ -232,7 +234,7 @@ abstract class UserPointer<T> {
           chunks.push(elem.slice());
           total += size;
         }
-      });
+      }, aspace.machine);
     } catch (e) {
       throw uaccessFixup(e);
     }

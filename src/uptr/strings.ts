@@ -61,7 +61,7 @@ export function strncpyFromUser(
         done += chunk;
       }
       done = -1; // no NUL in the readable bytes
-    });
+    }, aspace.machine);
   } catch (e) {
     throw uaccessFixup(e);
   }

@@ -19,7 +19,7 @@ for (const format of FORMATS) {
       const w = world();
       const used0 = w.frames.usedFrames;
       const mk = (base: number, size: number) => () =>
-        new AddrSpace({ base, size, format, mem: w.mem, frames: w.frames });
+        new AddrSpace({ base, size, format, machine: w.machine });
       const half = 2 ** (format.vaMaxBits - 1);
       assert.equal(errnoOf(mk(0x1001, K4)), Errno.EINVAL);
       assert.equal(errnoOf(mk(0x1000, 0x1800)), Errno.EINVAL);

@@ -2,7 +2,7 @@
 import { AddrRange, type VirtAddrRange, va } from 'axptr/addr';
 import { LinuxError } from 'axptr/errno';
 import { AddrSpace } from 'axptr/mm';
-import { FrameAllocator, PhysMemory, PTE_FORMATS, type PteFormat } from 'axptr/paging';
+import { FrameAllocator, Machine, PhysMemory, PTE_FORMATS, type PteFormat } from 'axptr/paging';
 
 export const K4 = 0x1000;
 export const M2 = 0x20_0000;
@@ -13,6 +13,7 @@ export const FORMATS: readonly PteFormat[] = Object.values(PTE_FORMATS);
 export const LINEAR_FRAMES = 64;
 
 export interface World {
+  machine: Machine;
   mem: PhysMemory;
   frames: FrameAllocator;
   /** Physical address of the first reserved (non-allocator) frame. */
@@ -22,7 +23,7 @@ export interface World {
 export function world(ramFrames = 2048): World {
   const mem = new PhysMemory(ramFrames * K4);
   const frames = new FrameAllocator(mem, { start: mem.base + LINEAR_FRAMES * K4 });
-  return { mem, frames, linearBase: mem.base };
+  return { machine: new Machine({ mem, frames }), mem, frames, linearBase: mem.base };
 }
 
 /** A user space `[base, base + size)`, by default 0x1_0000 .. 1 GiB (fits every format). */
@@ -32,7 +33,7 @@ export function space(
   base = 0x1_0000,
   size = 0x4000_0000 - 0x1_0000,
 ): AddrSpace {
-  return new AddrSpace({ base, size, format, mem: w.mem, frames: w.frames });
+  return new AddrSpace({ base, size, format, machine: w.machine });
 }
 
 export function range(start: number, end: number): VirtAddrRange {

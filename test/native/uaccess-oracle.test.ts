@@ -39,7 +39,7 @@ import {
 import { Errno, errnoName, LinuxError, syscallReturn } from 'axptr/errno';
 import { installPageFaultHandler } from 'axptr/kernel';
 import { AddrSpace } from 'axptr/mm';
-import { FrameAllocator, MappingFlags, PhysMemory, PTE_FORMATS } from 'axptr/paging';
+import { Machine, MappingFlags, PTE_FORMATS } from 'axptr/paging';
 import { buildAndRun, findCompiler } from '../support/native.js';
 
 const NATIVE_DIR = fileURLToPath(new URL('../../fixtures/native/', import.meta.url));
@@ -91,14 +91,13 @@ const MISSING = '/nonexistent-axptr-oracle';
 let aspace: AddrSpace;
 
 function buildSpace(): AddrSpace {
-  const mem = new PhysMemory(1024 * PG);
-  const frames = new FrameAllocator(mem);
+  const machine = new Machine({ memSize: 1024 * PG });
+  installPageFaultHandler(machine);
   const as = new AddrSpace({
     base: 0x1_0000,
     size: USER_END - 0x1_0000,
     format: PTE_FORMATS['riscv64-sv39'],
-    mem,
-    frames,
+    machine,
   });
   // Lazily allocated, as anonymous memory is; the kernel's fault handler fills the pages.
   as.mapAlloc(RW, PG, URW, false);
@@ -648,7 +647,6 @@ function run(name: string): string {
 
 describe('uaccess helpers against fixtures/native/uaccess_oracle.txt', () => {
   before(() => {
-    installPageFaultHandler();
     aspace = buildSpace();
   });
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { currentCpuId, defaultMachine, Machine, PerCpu, PerCpuError } from 'axptr/percpu';
+import { CpuSet as Machine, PerCpu, PerCpuError, restoreRunningCpuSet, runningCpuSet } from 'axptr/percpu';
 import fc from 'fast-check';
 
 const isPerCpuError = (e: unknown): boolean => e instanceof PerCpuError && e.name === 'PerCpuError';
@@ -104,10 +104,27 @@ describe('Machine', () => {
     assert.equal(m.currentCpu, 1);
   });
 
-  test('the default machine has one CPU', () => {
-    assert.equal(defaultMachine.cpuCount, 1);
-    assert.equal(currentCpuId(), defaultMachine.currentCpu);
-    assert.equal(currentCpuId(), 0);
+  test('the machine running now: makeCurrent sets it, run() restores it, also when its callback throws', () => {
+    const before = runningCpuSet();
+    const a = new Machine(1);
+    const b = new Machine(2);
+    assert.notEqual(before, a, 'a new set is not running until entered');
+    const prev = a.makeCurrent();
+    assert.equal(prev, before);
+    assert.equal(runningCpuSet(), a);
+    assert.equal(
+      b.run(() => runningCpuSet()),
+      b,
+    );
+    assert.equal(runningCpuSet(), a);
+    assert.throws(() =>
+      b.run(() => {
+        throw new Error('boom');
+      }),
+    );
+    assert.equal(runningCpuSet(), a);
+    restoreRunningCpuSet(before);
+    assert.equal(runningCpuSet(), before);
   });
 });
 

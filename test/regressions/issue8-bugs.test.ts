@@ -21,7 +21,7 @@ import {
 import { Errno } from 'axptr/errno';
 import { installPageFaultHandler, trapStats } from 'axptr/kernel';
 import { AddrSpace } from 'axptr/mm';
-import { currentMmu, FrameAllocator, MappingFlags, Mmu, PageSize, PhysMemory, Privilege } from 'axptr/paging';
+import { FrameAllocator, Machine, MappingFlags, Mmu, PageSize, PhysMemory, Privilege } from 'axptr/paging';
 import {
   emptyWorld,
   errnoOf,
@@ -35,8 +35,6 @@ import {
   URW,
   X,
 } from '../uptr/helpers.js';
-
-installPageFaultHandler();
 
 for (const format of FORMATS) {
   describe(`issue 8 regressions on ${format.arch}`, () => {
@@ -94,8 +92,8 @@ for (const format of FORMATS) {
     });
 
     test('9: a TLB hit refuses a fractional address', () => {
-      const { aspace, mem } = makeWorld(format);
-      const mmu = currentMmu(mem);
+      const { aspace, mem, machine } = makeWorld(format);
+      const mmu = machine.mmu;
       aspace.activate(mmu);
       const page = RW_AREA + K4;
       aspace.write(page, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
@@ -106,17 +104,17 @@ for (const format of FORMATS) {
     });
 
     test('10: a kernel fetch of a user page is one unfixed fault', () => {
-      const { aspace, mem } = emptyWorld(format);
+      const { aspace, mem, machine } = emptyWorld(format);
       aspace.mapAlloc(RW_AREA, K4, UR | X, true);
-      const mmu = currentMmu(mem);
+      const mmu = machine.mmu;
       aspace.activate(mmu);
-      const before = trapStats();
+      const before = trapStats(machine);
       const spurious = aspace.stats().faults.spurious;
       // Inside a user access the flag routes the fault to the handler, which cannot fix it.
       assert.throws(() => accessUserMemory(() => mmu.fetch32(RW_AREA, Privilege.Kernel)), {
         name: 'PageFaultError',
       });
-      const after = trapStats();
+      const after = trapStats(machine);
       assert.equal(after.fixed, before.fixed, 'nothing claimed fixed');
       assert.equal(after.unfixed, before.unfixed + 1, 'counted once, as unfixed');
       assert.equal(aspace.stats().faults.spurious, spurious);
@@ -138,9 +136,10 @@ describe('issue 8 regression 12: RAM above 2 GiB', () => {
       const mem = new PhysMemory(2 ** 31 + 64 * K4);
       // Hand out only frames above the 2 GiB mark (tables included).
       const frames = new FrameAllocator(mem, { start: mem.base + 2 ** 31 });
-      const aspace = new AddrSpace({ base: 0x1_0000, size: 1 << 30, format, mem, frames });
+      const machine = new Machine({ mem, frames });
+      const aspace = new AddrSpace({ base: 0x1_0000, size: 1 << 30, format, machine });
       aspace.mapAlloc(0x10_0000, 2 * K4, URW, true);
-      const mmu = currentMmu(mem);
+      const mmu = machine.mmu;
       aspace.activate(mmu);
       mmu.write32(0x10_0010, 0xdead_beef, Privilege.User);
       assert.equal(mmu.read32(0x10_0010, Privilege.User), 0xdead_beef);
@@ -205,13 +204,13 @@ const ACCESS_BITS = [
 for (const format of FORMATS) {
   describe(`issue 8 regressions 1 and 2 on ${format.arch}`, () => {
     test('1: a PROT_NONE page is never accessible, in any mode, and keeps its frame and data', () => {
-      const { aspace, mem, frames } = emptyWorld(format);
+      const { aspace, mem, frames, machine } = emptyWorld(format);
       const empty = frames.usedFrames;
       aspace.mapAlloc(RW_AREA, K4, URW, true);
       aspace.write(RW_AREA, new Uint8Array([9, 8, 7, 6]));
       const used = frames.usedFrames;
       aspace.protect(RW_AREA, K4, U);
-      const mmu = currentMmu(mem);
+      const mmu = machine.mmu;
       aspace.activate(mmu);
       for (const priv of [Privilege.User, Privilege.Kernel]) {
         for (const [name, access] of ACCESS_BITS) {
@@ -229,8 +228,8 @@ for (const format of FORMATS) {
     });
 
     test('1: page-table entries grant a subset of the request plus the READ that W and X imply', () => {
-      const { aspace, mem } = emptyWorld(format);
-      const mmu = currentMmu(mem);
+      const { aspace, mem, machine } = emptyWorld(format);
+      const mmu = machine.mmu;
       aspace.activate(mmu);
       let at = RW_AREA;
       for (let req = 0; req < 16; req++) {
@@ -302,15 +301,9 @@ describe('PROT_NONE entries of every format', () => {
 for (const format of FORMATS) {
   test(`7: a switch of address space made inside a user access stays (exec-like) on ${format.arch}`, () => {
     const old = makeWorld(format);
-    const mmu = currentMmu(old.mem);
+    const mmu = old.machine.mmu;
     old.aspace.activate(mmu);
-    const fresh = new AddrSpace({
-      base: 0x1_0000,
-      size: 1 << 30,
-      format,
-      mem: old.mem,
-      frames: old.frames,
-    });
+    const fresh = new AddrSpace({ base: 0x1_0000, size: 1 << 30, format, machine: old.machine });
     fresh.mapAlloc(RW_AREA, K4, URW, false);
     accessUserMemory(() => {
       fresh.activate(mmu);

@@ -62,8 +62,6 @@ import {
   WO_AREA,
 } from './helpers.js';
 
-installPageFaultHandler();
-
 const S3 = struct('s3', [
   ['a', u8],
   ['b', u32],
@@ -321,10 +319,10 @@ for (const format of FORMATS) {
       const at = LAZY_AREA + 2 * K4 - 6;
       put(w, at, cstr('tail.')); // NUL is the last byte of page 1; page 2 is lazy
       const res = residentPages(w);
-      const t0 = trapStats();
+      const t0 = trapStats(w.machine);
       assert.equal(strncpyFromUser(w.aspace, new Uint8Array(3 * K4), at), 5);
       assert.equal(residentPages(w), res);
-      assert.equal(trapStats().kernelUserAccessFaults, t0.kernelUserAccessFaults);
+      assert.equal(trapStats(w.machine).kernelUserAccessFaults, t0.kernelUserAccessFaults);
       // A string starting in an untouched lazy page: empty, and exactly that page is filled.
       assert.equal(strncpyFromUser(w.aspace, new Uint8Array(3 * K4), LAZY_AREA + 6 * K4 + 9), 0);
       assert.equal(residentPages(w), res + 1);
@@ -649,9 +647,9 @@ for (const format of FORMATS) {
       assert.equal(atomicCmpxchgU32(a, at, -0x8000_0000, 1), 0x8000_0000, 'expected as a signed value');
       assert.equal(readU32(w, at), 1);
       // A lazy page: load fills it through the fault handler.
-      const t0 = trapStats();
+      const t0 = trapStats(w.machine);
       assert.equal(atomicLoadU32(a, LAZY_AREA + 9 * K4), 0);
-      assert.equal(trapStats().kernelUserAccessFaults - t0.kernelUserAccessFaults, 1);
+      assert.equal(trapStats(w.machine).kernelUserAccessFaults - t0.kernelUserAccessFaults, 1);
       assert.equal(atomicSwapU32(a, LAZY_AREA + 10 * K4 + 4, 3), 0);
       assert.equal(readU32(w, LAZY_AREA + 10 * K4 + 4), 3);
     });

@@ -7,8 +7,16 @@
  * the seed API (`UserPtr` / `UserConstPtr`) checks only READ / READ|WRITE.
  */
 import { LinuxError } from 'axptr/errno';
+import { installPageFaultHandler } from 'axptr/kernel';
 import { AddrSpace } from 'axptr/mm';
-import { FrameAllocator, MappingFlags, PhysMemory, PTE_FORMATS, type PteFormat } from 'axptr/paging';
+import {
+  type FrameAllocator,
+  Machine,
+  MappingFlags,
+  type PhysMemory,
+  PTE_FORMATS,
+  type PteFormat,
+} from 'axptr/paging';
 import { pattern } from '../support/bytes.js';
 
 export const K4 = 0x1000;
@@ -47,17 +55,25 @@ export const LAZY_RO_AREA = 0x50_0000;
 
 export interface World {
   format: PteFormat;
+  /** The world's own machine, with the kernel's page-fault entry installed. */
+  machine: Machine;
   mem: PhysMemory;
   frames: FrameAllocator;
   aspace: AddrSpace;
 }
 
-/** An empty space (no areas) over fresh memory. */
+/**
+ * An empty space (no areas) on a fresh machine whose trap vector is the
+ * kernel's page-fault entry. The machine becomes the one running now (a
+ * kernel's boot), so the seed's free functions (`accessUserMemory(fn)`,
+ * `isAccessingUserMemory()`) act on it.
+ */
 export function emptyWorld(format: PteFormat, ramFrames = 1024): World {
-  const mem = new PhysMemory(ramFrames * K4);
-  const frames = new FrameAllocator(mem);
-  const aspace = new AddrSpace({ base: SPACE_BASE, size: SPACE_END - SPACE_BASE, format, mem, frames });
-  return { format, mem, frames, aspace };
+  const machine = new Machine({ memSize: ramFrames * K4 });
+  installPageFaultHandler(machine);
+  machine.makeCurrent();
+  const aspace = new AddrSpace({ base: SPACE_BASE, size: SPACE_END - SPACE_BASE, format, machine });
+  return { format, machine, mem: machine.mem, frames: machine.frames, aspace };
 }
 
 /** A space with the standard layout. */

@@ -8,6 +8,7 @@ import {
   accessUserMemory,
   copyFromUser,
   copyStructFromUser,
+  copyToUser,
   readStringArray,
   readVal,
   struct,
@@ -18,10 +19,10 @@ import {
   u64,
 } from 'axptr';
 import { Errno, LinuxError } from 'axptr/errno';
-import { installPageFaultHandler, KernelPanic } from 'axptr/kernel';
+import { KernelPanic, trapStats } from 'axptr/kernel';
 import { activeSpaceOf } from 'axptr/mm';
-import { CPU_MMU, currentMmu, MappingFlags, mmuFor, PageFaultError, Privilege } from 'axptr/paging';
-import { emptyWorld, FORMATS, K4, UR, URW, UW } from './helpers.js';
+import { currentMachine, MappingFlags, PageFaultError, Privilege } from 'axptr/paging';
+import { bytesOf, emptyWorld, FORMATS, K4, UR, URW, UW } from './helpers.js';
 
 function errnoOf(fn: () => unknown): number | string {
   try {
@@ -32,8 +33,6 @@ function errnoOf(fn: () => unknown): number | string {
     return (e as Error).name;
   }
 }
-
-installPageFaultHandler();
 
 for (const format of FORMATS) {
   describe(`isolation and limits (${format.arch})`, () => {
@@ -52,7 +51,7 @@ for (const format of FORMATS) {
         Errno.EFAULT,
       );
       // The MMU reports it as a bus error, without asking the page-fault handler.
-      const mmu = currentMmu(w.mem);
+      const mmu = w.machine.mmu;
       w.aspace.activate(mmu);
       let trapped = 0;
       const saved = mmu.trapHandler;
@@ -72,21 +71,34 @@ for (const format of FORMATS) {
       w.aspace.destroy();
     });
 
-    test('an access to another space switches the CPU back to the one it ran', () => {
+    test("an access to another space never switches the CPU's space nor flushes its TLB", () => {
       const p = emptyWorld(format);
-      const q = { ...p, aspace: p.aspace.fork() }; // same memory, a second process
+      const q = { ...p, aspace: p.aspace.fork() }; // same machine, a second process
       p.aspace.mapAlloc(0x10_0000, K4, URW, true);
+      p.aspace.mapAlloc(0x20_0000, 2 * K4, URW, false); // lazy: the access faults it in
       q.aspace.mapAlloc(0x10_0000, K4, URW, true);
       p.aspace.write(0x10_0000, Uint8Array.of(0x22));
       q.aspace.write(0x10_0000, Uint8Array.of(0x11));
-      const mmu = currentMmu(p.mem);
+      const mmu = p.machine.mmu;
       q.aspace.activate(mmu); // the CPU runs Q
+      assert.equal(mmu.read8(0x10_0000, Privilege.User), 0x11);
+      const flushes = mmu.stats().flushes;
       const buf = new Uint8Array(1);
       assert.equal(copyFromUser(p.aspace, buf, 0x10_0000), 0); // Q's syscall reads P's memory
       assert.equal(buf[0], 0x22);
       new UserPtr(0x10_0000, u8).get(p.aspace).write(0x23);
+      const faults = trapStats(p.machine).kernelUserAccessFaults;
+      assert.equal(copyToUser(p.aspace, 0x20_0000 + K4 - 2, Uint8Array.of(1, 2, 3, 4)), 0);
+      assert.ok(
+        trapStats(p.machine).kernelUserAccessFaults > faults,
+        "P's lazy pages faulted in through the trap",
+      );
+      assert.deepEqual(bytesOf(p.aspace, 0x20_0000 + K4 - 2, 4), Uint8Array.of(1, 2, 3, 4));
       assert.equal(activeSpaceOf(mmu), q.aspace);
+      assert.equal(mmu.stats().flushes, flushes, "no flush of the CPU's TLB");
       assert.equal(mmu.read8(0x10_0000, Privilege.User), 0x11, 'Q still sees its own page');
+      assert.equal(bytesOf(p.aspace, 0x10_0000, 1)[0], 0x23);
+      assert.equal(mmu.userAccessAllowed, false);
       q.aspace.destroy();
       p.aspace.destroy();
     });
@@ -136,22 +148,22 @@ for (const format of FORMATS) {
 describe('second review regressions', () => {
   const format = FORMATS[2];
 
-  test('an access to a space over other physical memory gives the CPU its MMU back, window closed', () => {
+  test("an access to another machine's space leaves both machines' CPUs as they were, windows closed", () => {
     const q = emptyWorld(format);
     const p = emptyWorld(format);
     for (const w of [p, q]) w.aspace.mapAlloc(0x10_0000, K4, URW, true);
-    const mmu = currentMmu(q.mem);
+    const mmu = q.machine.mmu;
     q.aspace.activate(mmu);
+    p.aspace.activate(p.machine.mmu);
+    q.machine.makeCurrent();
     assert.equal(readVal(p.aspace, 0x10_0000, u8), 0);
-    assert.equal(CPU_MMU.readCurrent(), mmu);
+    assert.equal(currentMachine(), q.machine, 'the running machine is restored');
     assert.equal(activeSpaceOf(mmu), q.aspace);
-    assert.equal(mmu.userAccessAllowed, false);
-    assert.throws(() => mmu.read8(0x10_0000, Privilege.Kernel), KernelPanic); // the SMAP-like guard holds
-    // The access ran on a side MMU over P's memory; its window is closed too.
-    const side = mmuFor(p.mem);
-    assert.notEqual(side, mmu);
-    assert.equal(side.userAccessAllowed, false);
-    assert.throws(() => side.read8(0x10_0000, Privilege.Kernel), KernelPanic);
+    for (const m of [q.machine.mmu, p.machine.mmu]) {
+      assert.equal(m.userAccessAllowed, false);
+      assert.throws(() => m.read8(0x10_0000, Privilege.Kernel), KernelPanic); // the SMAP-like guard holds
+    }
+    assert.equal(p.machine.cpu.accessingUserMem, false);
     p.aspace.destroy();
     q.aspace.destroy();
   });
@@ -183,8 +195,7 @@ describe('second review regressions', () => {
       errnoOf(() => ref.read()),
       Errno.EFAULT,
     );
-    const mmu = CPU_MMU.readCurrent();
-    assert.ok(mmu === null || activeSpaceOf(mmu) !== w.aspace);
+    assert.notEqual(activeSpaceOf(w.machine.mmu), w.aspace);
   });
 });
 
@@ -193,7 +204,7 @@ describe('the TLB shortcut of checkRegion', () => {
     test(`${format.arch}: a cached write entry never skips a copy-on-write break after fork`, () => {
       const w = emptyWorld(format);
       w.aspace.mapAlloc(0x10_0000, K4, URW, false);
-      w.aspace.activate(currentMmu(w.mem));
+      w.aspace.activate(w.machine.mmu);
       const p = new UserPtr(0x10_0000, u32);
       p.get(w.aspace).write(1); // fills the page and the CPU's write TLB entry
       p.get(w.aspace).write(2); // the shortcut: no populate
@@ -206,24 +217,6 @@ describe('the TLB shortcut of checkRegion', () => {
       w.aspace.destroy();
     });
   }
-});
-
-test('an MMU replaced during a user access gets its window closed too (review regression)', () => {
-  const format = FORMATS[2];
-  const p = emptyWorld(format);
-  const q = emptyWorld(format);
-  p.aspace.mapAlloc(0x10_0000, K4, URW, true);
-  const m1 = currentMmu(p.mem);
-  p.aspace.activate(m1);
-  new UserPtr(0x10_0000, u32).get(p.aspace).write(0x1234);
-  accessUserMemory(() => {
-    currentMmu(q.mem); // the kernel switches this CPU to another machine's memory
-  });
-  assert.equal(m1.userAccessAllowed, false);
-  assert.throws(() => m1.read32(0x10_0000, Privilege.Kernel), KernelPanic);
-  currentMmu(p.mem);
-  p.aspace.destroy();
-  q.aspace.destroy();
 });
 
 test('copyStructFromUser checks the unknown tail first, as Linux does (E2BIG before EFAULT)', () => {

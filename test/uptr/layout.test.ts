@@ -32,8 +32,6 @@ import { installPageFaultHandler } from 'axptr/kernel';
 import fc from 'fast-check';
 import { bytesOf, FORMATS, K4, makeWorld, put, RW_AREA } from './helpers.js';
 
-installPageFaultHandler();
-
 const S1 = struct('s1', [
   ['a', u8],
   ['b', u32],

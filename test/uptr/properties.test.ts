@@ -45,8 +45,6 @@ import type { PteFormat } from 'axptr/paging';
 import fc from 'fast-check';
 import { emptyWorld, FORMATS, K4, pattern, R, RW, U, W, WILD_ADDRESSES, type World } from './helpers.js';
 
-installPageFaultHandler();
-
 const BASE = 0x10_0000;
 const SLOT_PAGES = 3;
 const SLOTS = 8;
@@ -443,7 +441,7 @@ for (const format of FORMATS) {
       fc.assert(
         fc.property(spaceArb, fc.array(opArb, { minLength: 1, maxLength: 12 }), (spec, ops) => {
           const { w, target, other, model } = build(format, spec);
-          const panics = trapStats().panics;
+          const panics = trapStats(w.machine).panics;
           for (const op of ops) {
             const before = snapshot(target, model);
             const otherBefore = other === undefined ? undefined : snapshot(other, model);
@@ -471,7 +469,7 @@ for (const format of FORMATS) {
               );
             }
           }
-          assert.equal(trapStats().panics, panics, 'no KernelPanic from the uptr API');
+          assert.equal(trapStats(w.machine).panics, panics, 'no KernelPanic from the uptr API');
           void w;
         }),
         { numRuns: 60 },

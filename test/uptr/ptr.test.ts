@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import {
-  ACCESSING_USER_MEM,
   accessUserMemory,
   array,
   c_char,
@@ -29,9 +28,9 @@ import {
   userMmu,
 } from 'axptr';
 import { Errno, LinuxError } from 'axptr/errno';
-import { installPageFaultHandler, KernelPanic, registerAddrSpaceProvider, trapStats } from 'axptr/kernel';
-import { CPU_MMU, currentMmu, PageFaultError, Privilege } from 'axptr/paging';
-import { defaultMachine, PerCpuError } from 'axptr/percpu';
+import { KernelPanic, trapStats } from 'axptr/kernel';
+import { PageFaultError, Privilege } from 'axptr/paging';
+import { PerCpuError } from 'axptr/percpu';
 import {
   bytesOf,
   cstr,
@@ -53,8 +52,6 @@ import {
   WO_AREA,
 } from './helpers.js';
 
-installPageFaultHandler();
-
 const KERNEL = Privilege.Kernel;
 const S3 = struct('s3', [
   ['a', u8],
@@ -65,7 +62,6 @@ const S3 = struct('s3', [
 after(() => {
   // No test may leave the flag set or the CPU count changed.
   assert.equal(isAccessingUserMemory(), false);
-  assert.equal(defaultMachine.cpuCount, 1);
 });
 
 for (const format of FORMATS) {
@@ -450,9 +446,9 @@ for (const format of FORMATS) {
       // Drop the pages again (another thread's madvise(DONTNEED)): they are lazy and absent now.
       w.aspace.mapAllocReplacing(LAZY_AREA + 2 * K4, 3 * K4, URW, false);
       const resident = residentPages(w);
-      const t0 = trapStats();
+      const t0 = trapStats(w.machine);
       assert.deepEqual(slice.readBytes(), new Uint8Array(2 * K4 + 50));
-      const t1 = trapStats();
+      const t1 = trapStats(w.machine);
       assert.equal(t1.kernelUserAccessFaults - t0.kernelUserAccessFaults, 3);
       assert.equal(t1.fixed - t0.fixed, 3);
       assert.equal(t1.panics, t0.panics);
@@ -461,7 +457,7 @@ for (const format of FORMATS) {
       w.aspace.mapAllocReplacing(LAZY_AREA + 2 * K4, 3 * K4, URW, false);
       const data = pattern(2 * K4 + 50, 9);
       slice.writeBytes(data);
-      assert.equal(trapStats().kernelUserAccessFaults - t1.kernelUserAccessFaults, 3);
+      assert.equal(trapStats(w.machine).kernelUserAccessFaults - t1.kernelUserAccessFaults, 3);
       assert.deepEqual(bytesOf(w, addr, data.length), data);
     });
 
@@ -470,23 +466,23 @@ for (const format of FORMATS) {
       const addr = LAZY_AREA + K4 - 5;
       put(w, addr, 'abcde'); // fills page 0 only; its NUL is the first byte of (lazy) page 1
       const resident = residentPages(w);
-      const t0 = trapStats();
+      const t0 = trapStats(w.machine);
       assert.equal(new UserConstPtr(addr, c_char).getAsStr(w.aspace), 'abcde');
-      assert.equal(trapStats().kernelUserAccessFaults - t0.kernelUserAccessFaults, 1);
+      assert.equal(trapStats(w.machine).kernelUserAccessFaults - t0.kernelUserAccessFaults, 1);
       assert.equal(residentPages(w), resident + 1);
     });
 
     test('a kernel fault outside a user access is a KernelPanic; SMAP guards USER pages', () => {
       const w = makeWorld(format);
-      const mmu = currentMmu(w.mem);
+      const mmu = w.machine.mmu;
       w.aspace.activate(mmu);
-      const t0 = trapStats();
+      const t0 = trapStats(w.machine);
       // Lazy USER page, not yet present: the fault comes from kernel mode with the flag clear.
       assert.throws(
         () => mmu.read32(LAZY_AREA + 5 * K4, KERNEL),
         (e) => e instanceof KernelPanic && e.fault?.reason === 'not-present',
       );
-      assert.equal(trapStats().panics - t0.panics, 1);
+      assert.equal(trapStats(w.machine).panics - t0.panics, 1);
       assert.equal(bytesOf(w, LAZY_AREA, K4).length, K4);
       const resident = residentPages(w);
       // A present USER page: outside the window the kernel access faults on permission → panic.
@@ -496,7 +492,7 @@ for (const format of FORMATS) {
         (e) => e instanceof KernelPanic && e.fault?.reason === 'permission',
       );
       assert.throws(() => mmu.write8(RW_AREA, 1, KERNEL), KernelPanic);
-      assert.equal(trapStats().panics - t0.panics, 3);
+      assert.equal(trapStats(w.machine).panics - t0.panics, 3);
       // Inside accessUserMemory both work (the lazy one through the handler).
       assert.equal(
         accessUserMemory(() => mmu.read32(RW_AREA, KERNEL)),
@@ -512,34 +508,34 @@ for (const format of FORMATS) {
       // A kernel-only page is fine outside the window.
       assert.equal(mmu.read32(KERNEL_AREA, KERNEL), 0);
       // A fault from user mode is not a panic: the handler fixes a lazy USER page...
-      const t1 = trapStats();
+      const t1 = trapStats(w.machine);
       assert.equal(mmu.read32(LAZY_AREA + 6 * K4, Privilege.User), 0);
-      assert.equal(trapStats().userFaults - t1.userFaults, 1);
+      assert.equal(trapStats(w.machine).userFaults - t1.userFaults, 1);
       // ...and refuses a kernel page (PageFaultError: the kernel would send SIGSEGV).
       assert.throws(() => mmu.read32(KERNEL_AREA, Privilege.User), PageFaultError);
-      assert.equal(trapStats().panics - t0.panics, 4);
+      assert.equal(trapStats(w.machine).panics - t0.panics, 4);
     });
 
     test('the uptr API never panics: it opens the window itself', () => {
       const w = makeWorld(format);
-      const t0 = trapStats();
+      const t0 = trapStats(w.machine);
       put(w, RW_AREA, le32(77));
       assert.equal(new UserConstPtr(RW_AREA, u32).get(w.aspace).read(), 77);
       assert.equal(isAccessingUserMemory(), false);
-      assert.equal(CPU_MMU.readCurrent()?.userAccessAllowed, false);
-      assert.equal(trapStats().panics, t0.panics);
+      assert.equal(w.machine.mmu.userAccessAllowed, false);
+      assert.equal(trapStats(w.machine).panics, t0.panics);
     });
 
     test('a lock-guarded provider: a fault mid-scan takes the lock; holding it would deadlock', () => {
       const w = makeWorld(format);
-      const locked = new LockedAddrSpace(w.aspace);
-      registerAddrSpaceProvider(w.aspace, locked);
+      const locked = new LockedAddrSpace(w.aspace); // attaches itself: the fault handler takes this lock
+      assert.equal(w.aspace.provider, locked);
       const addr = LAZY_AREA + 3 * K4 - 3;
       put(w, addr, 'xyz'); // the NUL is in the next, lazy page
       const locks0 = locked.mutex.lockCount;
-      const t0 = trapStats();
+      const t0 = trapStats(w.machine);
       assert.equal(new UserConstPtr(addr, c_char).getAsStr(locked), 'xyz');
-      assert.equal(trapStats().kernelUserAccessFaults - t0.kernelUserAccessFaults, 1);
+      assert.equal(trapStats(w.machine).kernelUserAccessFaults - t0.kernelUserAccessFaults, 1);
       assert.ok(locked.mutex.lockCount - locks0 >= 3, 'two page checks and the fault handler');
       assert.equal(locked.mutex.isLocked, false);
       // get / UserRef through the same provider, with a fault on a dropped page.
@@ -570,7 +566,7 @@ for (const format of FORMATS) {
 describe('accessUserMemory and the per-CPU flag', () => {
   test('nesting keeps the outer value; a throw clears it and closes the window', () => {
     const w = makeWorld(FORMATS[0]);
-    const mmu = currentMmu(w.mem);
+    const mmu = w.machine.mmu;
     assert.equal(isAccessingUserMemory(), false);
     const seen: boolean[] = [];
     accessUserMemory(() => {
@@ -595,7 +591,7 @@ describe('accessUserMemory and the per-CPU flag', () => {
       (e) => e === boom,
     );
     assert.equal(isAccessingUserMemory(), false);
-    assert.equal(CPU_MMU.readCurrent()!.userAccessAllowed, false);
+    assert.equal(mmu.userAccessAllowed, false);
     assert.equal(
       accessUserMemory(() => 42),
       42,
@@ -603,32 +599,32 @@ describe('accessUserMemory and the per-CPU flag', () => {
   });
 
   test('the flag is per CPU, and the CPU is pinned inside', () => {
-    defaultMachine.setCpuCount(2);
-    try {
+    const w = makeWorld(FORMATS[0]);
+    const m = w.machine;
+    m.setCpuCount(2);
+    accessUserMemory(() => {
+      assert.equal(m.currentCpu, 0);
+      assert.equal(isAccessingUserMemory(), true);
+      assert.equal(m.cpuAt(1).accessingUserMem, false);
+      assert.throws(() => m.switchTo(1), PerCpuError);
+      assert.throws(() => m.runOn(1, () => 0), PerCpuError);
+      assert.equal(m.currentCpu, 0);
+    });
+    m.runOn(1, () => {
+      assert.equal(isAccessingUserMemory(), false);
       accessUserMemory(() => {
-        assert.equal(defaultMachine.currentCpu, 0);
         assert.equal(isAccessingUserMemory(), true);
-        assert.equal(ACCESSING_USER_MEM.readRemote(1), false);
-        assert.throws(() => defaultMachine.switchTo(1), PerCpuError);
-        assert.throws(() => defaultMachine.runOn(1, () => 0), PerCpuError);
-        assert.equal(defaultMachine.currentCpu, 0);
+        assert.equal(m.cpuAt(0).accessingUserMem, false);
       });
-      defaultMachine.runOn(1, () => {
-        assert.equal(isAccessingUserMemory(), false);
-        accessUserMemory(() => {
-          assert.equal(isAccessingUserMemory(), true);
-          assert.equal(ACCESSING_USER_MEM.readRemote(0), false);
-        });
-      });
-      // A user access on CPU 1 through its own MMU.
-      const w = makeWorld(FORMATS[0]);
-      put(w, RW_AREA, le32(3));
-      const v = defaultMachine.runOn(1, () => new UserConstPtr(RW_AREA, u32).get(w.aspace).read());
-      assert.equal(v, 3);
-      assert.notEqual(CPU_MMU.readRemote(1), CPU_MMU.readRemote(0));
-    } finally {
-      defaultMachine.setCpuCount(1);
-    }
+    });
+    // A user access on CPU 1 through its own MMU.
+    put(w, RW_AREA, le32(3));
+    w.aspace.activate(m.cpuAt(1).mmu);
+    const hits = m.cpuAt(1).mmu.stats().hits + m.cpuAt(1).mmu.stats().misses;
+    const v = m.runOn(1, () => new UserConstPtr(RW_AREA, u32).get(w.aspace).read());
+    assert.equal(v, 3);
+    assert.ok(m.cpuAt(1).mmu.stats().hits + m.cpuAt(1).mmu.stats().misses > hits, "CPU 1's MMU did the read");
+    assert.notEqual(m.cpuAt(1).mmu, m.cpuAt(0).mmu);
     assert.equal(isAccessingUserMemory(), false);
   });
 });
