@@ -19,7 +19,7 @@ import {
   u32,
 } from 'axptr';
 import { Errno } from 'axptr/errno';
-import { installPageFaultHandler, trapStats } from 'axptr/kernel';
+import { trapStats } from 'axptr/kernel';
 import { AddrSpace } from 'axptr/mm';
 import { FrameAllocator, Machine, MappingFlags, Mmu, PageSize, PhysMemory, Privilege } from 'axptr/paging';
 import {
@@ -92,7 +92,7 @@ for (const format of FORMATS) {
     });
 
     test('9: a TLB hit refuses a fractional address', () => {
-      const { aspace, mem, machine } = makeWorld(format);
+      const { aspace, machine } = makeWorld(format);
       const mmu = machine.mmu;
       aspace.activate(mmu);
       const page = RW_AREA + K4;
@@ -104,7 +104,7 @@ for (const format of FORMATS) {
     });
 
     test('10: a kernel fetch of a user page is one unfixed fault', () => {
-      const { aspace, mem, machine } = emptyWorld(format);
+      const { aspace, machine } = emptyWorld(format);
       aspace.mapAlloc(RW_AREA, K4, UR | X, true);
       const mmu = machine.mmu;
       aspace.activate(mmu);
@@ -228,7 +228,7 @@ for (const format of FORMATS) {
     });
 
     test('1: page-table entries grant a subset of the request plus the READ that W and X imply', () => {
-      const { aspace, mem, machine } = emptyWorld(format);
+      const { aspace, machine } = emptyWorld(format);
       const mmu = machine.mmu;
       aspace.activate(mmu);
       let at = RW_AREA;

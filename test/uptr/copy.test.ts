@@ -34,7 +34,7 @@ import {
   writeVal,
 } from 'axptr';
 import { Errno } from 'axptr/errno';
-import { installPageFaultHandler, trapStats } from 'axptr/kernel';
+import { trapStats } from 'axptr/kernel';
 import {
   bytesOf,
   cstr,

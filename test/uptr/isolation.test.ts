@@ -5,7 +5,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  accessUserMemory,
   copyFromUser,
   copyStructFromUser,
   copyToUser,

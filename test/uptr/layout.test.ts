@@ -28,7 +28,6 @@ import {
   usize,
   writeVal,
 } from 'axptr';
-import { installPageFaultHandler } from 'axptr/kernel';
 import fc from 'fast-check';
 import { bytesOf, FORMATS, K4, makeWorld, put, RW_AREA } from './helpers.js';
 

@@ -39,7 +39,7 @@ import {
 } from 'axptr';
 import { ADDR_END, toSafeIndex } from 'axptr/addr';
 import { LinuxError } from 'axptr/errno';
-import { installPageFaultHandler, trapStats } from 'axptr/kernel';
+import { trapStats } from 'axptr/kernel';
 import type { AddrSpace } from 'axptr/mm';
 import type { PteFormat } from 'axptr/paging';
 import fc from 'fast-check';
