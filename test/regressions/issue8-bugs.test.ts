@@ -204,7 +204,7 @@ const ACCESS_BITS = [
 for (const format of FORMATS) {
   describe(`issue 8 regressions 1 and 2 on ${format.arch}`, () => {
     test('1: a PROT_NONE page is never accessible, in any mode, and keeps its frame and data', () => {
-      const { aspace, mem, frames, machine } = emptyWorld(format);
+      const { aspace, frames, machine } = emptyWorld(format);
       const empty = frames.usedFrames;
       aspace.mapAlloc(RW_AREA, K4, URW, true);
       aspace.write(RW_AREA, new Uint8Array([9, 8, 7, 6]));
