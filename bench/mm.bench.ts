@@ -93,6 +93,27 @@ export function mm(): BenchGroup {
   const dst = new Uint8Array(MiB64);
   const fork = () => parent.fork().destroy();
 
+  // Costs that follow resident pages: the same operations on a 1-page area and on an 8 GiB lazy
+  // area, each with one resident page (the ratio should be close to 1).
+  const GiB8 = 8 * 2 ** 30;
+  const sparse = (areaSize: number) => {
+    const sp = new AddrSpace({ base: 0x1000, size: 2 ** 40, format: PTE_FORMATS['riscv64-sv48'], machine });
+    sp.mapAlloc(0x40_0000_0000, areaSize, RW_USER, false);
+    sp.write(0x40_0000_0000, Uint8Array.of(1));
+    return sp;
+  };
+  const onePage = sparse(K4);
+  const eightGiB = sparse(GiB8);
+  const protectTwice = (sp: AddrSpace, size: number) => () => {
+    sp.protect(0x40_0000_0000, size, F.READ | F.USER);
+    sp.protect(0x40_0000_0000, size, RW_USER);
+  };
+  const remapOnePage = (sp: AddrSpace, size: number) => () => {
+    sp.unmap(0x40_0000_0000, size);
+    sp.mapAlloc(0x40_0000_0000, size, RW_USER, false);
+    sp.write(0x40_0000_0000, Uint8Array.of(1));
+  };
+
   return {
     title: 'mm (address space)',
     cases: [
@@ -131,6 +152,24 @@ export function mm(): BenchGroup {
         time: 1500,
         base: () => dst.set(src),
         run: fork,
+      },
+      {
+        name: 'fork of an 8 GiB lazy area with 1 resident page (+ child destroy)',
+        baseline: 'the same on a 1-page area',
+        base: () => onePage.fork().destroy(),
+        run: () => eightGiB.fork().destroy(),
+      },
+      {
+        name: 'mprotect twice of an 8 GiB lazy area with 1 resident page',
+        baseline: 'the same on a 1-page area',
+        base: protectTwice(onePage, K4),
+        run: protectTwice(eightGiB, GiB8),
+      },
+      {
+        name: 'munmap (+ map, touch) of an 8 GiB lazy area with 1 resident page',
+        baseline: 'the same on a 1-page area',
+        base: remapOnePage(onePage, K4),
+        run: remapOnePage(eightGiB, GiB8),
       },
     ],
   };

@@ -623,15 +623,12 @@ export class AddrSpace implements AddrSpaceProvider {
         }
         child.areas.insert(a.slice(a.start, a.end));
         const ro = a.flags & ~MappingFlags.WRITE;
-        for (let v = a.start; v < a.end; v += PAGE_SIZE_4K) {
-          const p = this.pt.translate(v);
-          if (p < 0) continue;
-          const pteFlags = this.pt.flagsOf(v)!;
+        this.pt.forEachMapped(a.start, a.size, (v, p, pteFlags) => {
           const shared = pteFlags & ~MappingFlags.WRITE;
           child.pt.map(v, p, PageSize.Size4K, this.pteFlags(shared));
           this.frames.retain(p);
           if (pteFlags !== shared) this.pt.protect(v, this.pteFlags(ro | (pteFlags & ~a.flags)));
-        }
+        });
       }
     } catch (e) {
       child.destroy();
@@ -743,12 +740,11 @@ export class AddrSpace implements AddrSpaceProvider {
       this.pt.unmapRegion(start, end - start);
       return;
     }
-    for (let v = start; v < end; v += PAGE_SIZE_4K) {
-      const p = this.pt.translate(v);
-      if (p < 0) continue;
+    // Only the pages present cost anything: absent tables are skipped whole.
+    this.pt.forEachMapped(start, end - start, (v, p) => {
       this.pt.unmap(v);
       this.frames.release(p);
-    }
+    });
   }
 
   private protectPages(a: MemoryArea, start: number, end: number, flags: MappingFlags): void {
@@ -756,13 +752,11 @@ export class AddrSpace implements AddrSpaceProvider {
       this.pt.protectRegion(start, end - start, this.pteFlags(flags));
       return;
     }
-    for (let v = start; v < end; v += PAGE_SIZE_4K) {
-      const p = this.pt.translate(v);
-      if (p < 0) continue;
+    this.pt.forEachMapped(start, end - start, (v, p) => {
       // A frame still shared copy-on-write stays read-only until written.
       const pte = this.isShared(p) ? flags & ~MappingFlags.WRITE : flags;
       this.pt.protect(v, this.pteFlags(pte));
-    }
+    });
   }
 
   /**

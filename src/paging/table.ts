@@ -325,6 +325,54 @@ export class PageTable64 {
   }
 
   /**
+   * Calls `fn` for every leaf the table owns (present or PROT_NONE) that
+   * starts in `[vaddr, vaddr + size)`, in address order, with its virtual
+   * start, the physical address it maps, its flags (`EMPTY` for PROT_NONE)
+   * and its size. Absent tables are skipped whole, so the cost follows the
+   * tables and pages present, not the size of the range. `fn` may change or
+   * remove the leaf it is given (not others); tables stay until
+   * {@link releaseEmptyTables}.
+   */
+  forEachMapped(
+    vaddr: number,
+    size: number,
+    fn: (vaddr: number, paddr: number, flags: MappingFlags, pageSize: PageSize) => void,
+  ): void {
+    if (this.rootPaddr < 0 || size <= 0 || !this.isValidVaddr(vaddr)) return;
+    const end = Math.min(vaddr + size, this.vaLimit);
+    this.visitMapped(this.rootPaddr, this.format.levels - 1, 0, vaddr, end, fn);
+  }
+
+  private visitMapped(
+    table: number,
+    depth: number,
+    base: number,
+    start: number,
+    end: number,
+    fn: (vaddr: number, paddr: number, flags: MappingFlags, pageSize: PageSize) => void,
+  ): void {
+    const fmt = this.format;
+    const u32 = this.u32;
+    const span = ENTRY_SPAN[depth];
+    const first = Math.max(0, Math.floor((start - base) / span));
+    const last = Math.min(511, Math.floor((end - 1 - base) / span));
+    for (let i = first; i <= last; i++) {
+      const w = (table - this.memBase + i * 8) >>> 2;
+      const lo = u32[w];
+      const hi = u32[w + 1];
+      if (lo === 0 && hi === 0) continue;
+      const v = base + i * span;
+      if (depth > 0 && !fmt.isHuge(lo, hi)) {
+        this.visitMapped(fmt.paddr(lo, hi), depth - 1, v, start, end, fn);
+        continue;
+      }
+      if (v < start) continue; // a huge leaf that starts before the range
+      if (fmt.isProtNone(lo, hi)) fn(v, fmt.paddr(lo, hi), MappingFlags.EMPTY, span as PageSize);
+      else if (fmt.isPresent(lo, hi)) fn(v, fmt.paddr(lo, hi), fmt.flags(lo, hi), span as PageSize);
+    }
+  }
+
+  /**
    * Frees the intermediate tables under `[vaddr, vaddr + size)` that no
    * longer hold any entry, clearing their parents' entries, bottom up (the
    * root stays). Answers how many frames went back. Translations are not
