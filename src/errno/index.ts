@@ -43,13 +43,18 @@ export function strerror(errno: number): string {
   return ERRNO_MESSAGES[errno] ?? `Unknown error ${errno}`;
 }
 
+/** V8's (and SpiderMonkey's) knob for captured stack frames; absent elsewhere, where setting it is harmless. */
+const ErrorWithLimit = Error as ErrorConstructor & { stackTraceLimit?: number };
+
 /**
  * An error a system call returns to user space.
  *
  * `errno` is the positive Linux number, `code` its canonical name. Construct it
  * from either: `new LinuxError(14)`, `new LinuxError('EFAULT')`,
  * `new LinuxError('EWOULDBLOCK')` (aliases give the canonical code). An unknown
- * number or name is a programming error and throws a `TypeError`.
+ * number or name is a programming error and throws a `TypeError`. It carries
+ * no stack trace (`stack` is only the message): it is the expected outcome
+ * of bad user input, and the message says what was refused.
  */
 export class LinuxError extends Error {
   readonly errno: number;
@@ -62,7 +67,15 @@ export class LinuxError extends Error {
       throw new TypeError(`not a Linux errno: ${String(errnoOrName)}`);
     }
     const text = strerror(errno);
-    super(detail === undefined ? `${code}: ${text}` : `${code}: ${text} (${detail})`);
+    // An errno is an answer, not a bug: no stack is captured (on V8 that is most of the cost of a
+    // failing system call: microseconds against a fraction of one). Kernel bugs use other types.
+    const limit = ErrorWithLimit.stackTraceLimit;
+    ErrorWithLimit.stackTraceLimit = 0;
+    try {
+      super(detail === undefined ? `${code}: ${text}` : `${code}: ${text} (${detail})`);
+    } finally {
+      ErrorWithLimit.stackTraceLimit = limit;
+    }
     this.name = 'LinuxError';
     this.errno = errno;
     this.code = code;

@@ -49,6 +49,9 @@ const CHUNK_MAX = 256;
 export class AreaSet {
   private chunks: MemoryArea[][] = [];
   private count = 0;
+  // The area the last successful find answered (Linux's per-mm VMA cache): most lookups of a system
+  // call hit the area of the one before. Dropped on every insert, removal and clear.
+  private recent: MemoryArea | null = null;
 
   get size(): number {
     return this.count;
@@ -65,8 +68,14 @@ export class AreaSet {
 
   /** The area that contains `addr`, if any. */
   find(addr: number): MemoryArea | undefined {
+    const r = this.recent;
+    if (r !== null && r.start <= addr && addr < r.end) return r;
     const a = this.lastStartingAtOrBefore(addr);
-    return a !== undefined && addr < a.end ? a : undefined;
+    if (a !== undefined && addr < a.end) {
+      this.recent = a;
+      return a;
+    }
+    return undefined;
   }
 
   /** The last area with `start <= addr` (it may end before `addr`). */
@@ -115,6 +124,7 @@ export class AreaSet {
 
   /** Adds an area; the caller guarantees it overlaps none. */
   insert(area: MemoryArea): void {
+    this.recent = null;
     this.count++;
     if (this.chunks.length === 0) {
       this.chunks.push([area]);
@@ -133,6 +143,7 @@ export class AreaSet {
     const c = this.chunks[ci];
     const i = upperBound(c, area.start) - 1;
     if (i < 0 || c[i] !== area) return false;
+    this.recent = null;
     c.splice(i, 1);
     this.count--;
     if (c.length === 0) this.chunks.splice(ci, 1);
@@ -140,6 +151,7 @@ export class AreaSet {
   }
 
   clear(): void {
+    this.recent = null;
     this.chunks = [];
     this.count = 0;
   }

@@ -173,6 +173,31 @@ export class Mmu {
   }
 
   /**
+   * The index into the memory views of `[vaddr, vaddr + size)` when the TLB
+   * holds its page for `access` by the kernel with user access allowed and
+   * the range stays inside that page; otherwise -1. No walk and no fault: the
+   * fast path of a user copy that has already checked the range (a hit
+   * cannot fault, so the user-access window it would open is unobservable).
+   * Counts as a TLB hit.
+   */
+  userAccessHit(vaddr: number, access: Access, size: number): number {
+    const vpn = Math.floor(vaddr / PAGE_SIZE_4K);
+    const i = vpn & this.mask;
+    const set = access === Access.Read ? this.tlbR : access === Access.Write ? this.tlbW : this.tlbX;
+    const o = vaddr - vpn * PAGE_SIZE_4K;
+    if (
+      set.tag[i] === vpn &&
+      (set.modes[i] & MODE_KERNEL_SUM) !== 0 &&
+      (o & 4095) === o &&
+      o + size <= PAGE_SIZE_4K
+    ) {
+      this.hits++;
+      return set.off[i] + o;
+    }
+    return -1;
+  }
+
+  /**
    * Translates without side effects on the caller's side: answers the physical
    * address, or the {@link PageFault} the access would raise. Updates the
    * accessed / dirty bits and fills the TLB on success, as hardware does.
@@ -385,21 +410,51 @@ export class Mmu {
    * `done` counts the bytes already copied (they are in `dst`).
    */
   readBytes(vaddr: number, dst: Uint8Array, privilege: Privilege): void {
-    const bytes = this.bytes;
-    this.eachPiece(vaddr, dst.length, Access.Read, privilege, (off, done, chunk) => {
-      dst.set(bytes.subarray(off, off + chunk), done);
-      return undefined;
-    });
+    this.copyPages(vaddr, dst, Access.Read, privilege);
   }
 
   /** Copies `src` to virtual `vaddr`; faults as {@link readBytes}. */
   writeBytes(vaddr: number, src: Uint8Array, privilege: Privilege): void {
-    const bytes = this.bytes;
-    const len = src.length;
-    this.eachPiece(vaddr, len, Access.Write, privilege, (off, done, chunk) => {
-      bytes.set(chunk === len ? src : src.subarray(done, done + chunk), off);
-      return undefined;
-    });
+    this.copyPages(vaddr, src, Access.Write, privilege);
+  }
+
+  /**
+   * The copy loop of {@link readBytes} / {@link writeBytes}: every page is
+   * translated (and permission-checked) on its own, and pages that land on
+   * physically consecutive frames are copied as one run. A run is copied
+   * before any fault goes to the trap handler, so the handler never runs
+   * with bytes pending, and a fault's `done` counts exactly the bytes moved.
+   */
+  private copyPages(vaddr: number, buf: Uint8Array, access: Access, privilege: Privilege): void {
+    const len = buf.length;
+    let done = 0;
+    let runOff = 0; // memory index where the pending run starts
+    let runAt = 0; // offset in `buf` where it starts
+    let runLen = 0;
+    while (done < len) {
+      const v = vaddr + done;
+      const chunk = Math.min(len - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
+      let off = this.lookup(v, access, privilege);
+      if (off < 0) {
+        if (runLen > 0) this.copyRun(buf, access, runOff, runAt, runLen);
+        runLen = 0;
+        off = this.resolve(v, access, privilege, done);
+      }
+      if (runLen > 0 && off === runOff + runLen) runLen += chunk;
+      else {
+        if (runLen > 0) this.copyRun(buf, access, runOff, runAt, runLen);
+        runOff = off;
+        runAt = done;
+        runLen = chunk;
+      }
+      done += chunk;
+    }
+    if (runLen > 0) this.copyRun(buf, access, runOff, runAt, runLen);
+  }
+
+  private copyRun(buf: Uint8Array, access: Access, off: number, at: number, len: number): void {
+    if (access === Access.Read) buf.set(this.bytes.subarray(off, off + len), at);
+    else this.bytes.set(len === buf.length ? buf : buf.subarray(at, at + len), off);
   }
 
   /** Sets `len` bytes at virtual `vaddr` to `value`; faults as {@link readBytes}. */

@@ -62,15 +62,34 @@ export function checkRegion(
   if (!Number.isSafeInteger(size) || size < 0 || size > ADDR_END - addr) {
     throw efault(`range ${hex(addr)}+${size} overflows`);
   }
+  if (provider instanceof AddrSpace) {
+    checkSpaceRegion(provider, addr, size, flags);
+    return provider;
+  }
+  return lockedCheckRegion(provider, addr, size, flags);
+}
+
+// Apart from checkRegion, so that its closure is not allocated on the path of a bare space.
+function lockedCheckRegion(
+  provider: AddrSpaceProvider,
+  addr: number,
+  size: number,
+  flags: MappingFlags,
+): AddrSpace {
   return provider.withAddrSpace((aspace) => {
-    if (!aspace.canAccessRange(addr, size, flags)) throw efault(`${hex(addr)}+${hex(size)} not accessible`);
-    const first = alignDown4K(addr);
-    const access = flags & (MF.READ | MF.WRITE);
-    if (!alreadyPresent(aspace, first, addr + size, access)) {
-      aspace.populateArea(first, alignUp4K(addr + size) - first, access);
-    }
+    checkSpaceRegion(aspace, addr, size, flags);
     return aspace;
   });
+}
+
+/** The area check and the population of {@link checkRegion}, on the space itself. */
+function checkSpaceRegion(aspace: AddrSpace, addr: number, size: number, flags: MappingFlags): void {
+  if (!aspace.canAccessRange(addr, size, flags)) throw efault(`${hex(addr)}+${hex(size)} not accessible`);
+  const first = alignDown4K(addr);
+  const access = flags & (MF.READ | MF.WRITE);
+  if (!alreadyPresent(aspace, first, addr + size, access)) {
+    aspace.populateArea(first, alignUp4K(addr + size) - first, access);
+  }
 }
 
 /**
@@ -96,8 +115,22 @@ export function userAccess<R>(aspace: AddrSpace, fn: () => R): R {
   }
 }
 
-/** Loads one value inside a user access (no closure: the hot path of every typed read). */
+/**
+ * Loads one value inside a user access (no closure: the hot path of every
+ * typed read). When the CPU runs `aspace` and its TLB holds the page, the
+ * value is decoded straight from memory: a TLB hit cannot fault.
+ */
 export function userLoad<T>(aspace: AddrSpace, addr: number, layout: Layout<T>): T {
+  const mmu = aspace.machine.mmu;
+  if (mmu.owner === aspace) {
+    const off = mmu.userAccessHit(addr, Access.Read, layout.size);
+    if (off >= 0) return layout.decode(aspace.mem.view, off);
+  }
+  return loadInUserAccess(aspace, addr, layout);
+}
+
+// The slow half of userLoad, kept apart so that the fast half stays small enough to inline.
+function loadInUserAccess<T>(aspace: AddrSpace, addr: number, layout: Layout<T>): T {
   const machine = aspace.machine;
   const outer = beginUserAccess(machine);
   try {
@@ -109,8 +142,25 @@ export function userLoad<T>(aspace: AddrSpace, addr: number, layout: Layout<T>):
   }
 }
 
-/** Stores one value inside a user access; a multi-page value is checked whole before any byte. */
+/**
+ * Stores one value inside a user access; a multi-page value is checked whole
+ * before any byte. A scalar whose page the TLB holds writable (so present,
+ * and not shared copy-on-write) is encoded straight into memory.
+ */
 export function userStore<T>(aspace: AddrSpace, addr: number, layout: Layout<T>, value: T): void {
+  const mmu = aspace.machine.mmu;
+  if (layout.scalar === true && mmu.owner === aspace) {
+    const off = mmu.userAccessHit(addr, Access.Write, layout.size);
+    if (off >= 0) {
+      layout.encode(aspace.mem.view, off, value);
+      return;
+    }
+  }
+  storeInUserAccess(aspace, addr, layout, value);
+}
+
+// The slow half of userStore (see loadInUserAccess).
+function storeInUserAccess<T>(aspace: AddrSpace, addr: number, layout: Layout<T>, value: T): void {
   const machine = aspace.machine;
   const outer = beginUserAccess(machine);
   try {
@@ -126,6 +176,32 @@ export function userStore<T>(aspace: AddrSpace, addr: number, layout: Layout<T>,
 export interface Probe {
   readonly aspace: AddrSpace;
   readonly length: number;
+}
+
+/**
+ * The space behind `provider` when all of `[addr, addr + len)` lies in its
+ * areas with `flags`, else undefined. A bare space is asked directly (no
+ * allocation: the path of every small read and write); any other provider
+ * under its lock, held only meanwhile.
+ */
+export function spaceIfAccessible(
+  provider: AddrSpaceProvider,
+  addr: number,
+  len: number,
+  flags: MappingFlags,
+): AddrSpace | undefined {
+  if (provider instanceof AddrSpace) return provider.canAccessRange(addr, len, flags) ? provider : undefined;
+  return lockedSpaceIfAccessible(provider, addr, len, flags);
+}
+
+// Apart from spaceIfAccessible: a closure there would allocate its context on every call.
+function lockedSpaceIfAccessible(
+  provider: AddrSpaceProvider,
+  addr: number,
+  len: number,
+  flags: MappingFlags,
+): AddrSpace | undefined {
+  return provider.withAddrSpace((as) => (as.canAccessRange(addr, len, flags) ? as : undefined));
 }
 
 /**
@@ -158,7 +234,12 @@ function accessPrefix(
   op: (mmu: Mmu, count: number) => void,
 ): number {
   if (addr < 0 || len > ADDR_END - addr) return 0;
-  const { aspace, length: ok } = probeSpace(provider, addr, len, flags);
+  let aspace: AddrSpace;
+  let ok: number;
+  if (provider instanceof AddrSpace) {
+    aspace = provider;
+    ok = provider.accessibleLength(addr, len, flags);
+  } else ({ aspace, length: ok } = probeSpace(provider, addr, len, flags));
   // access_ok: a range that runs past the top of user space copies nothing, however much of it is mapped.
   if (ok === 0 || addr + len > aspace.end) return 0;
   try {
@@ -181,6 +262,16 @@ export function copyInPrefix(
   dst: Uint8Array,
   flags: MappingFlags,
 ): number {
+  const off = cachedRange(provider, addr, dst.length, flags, Access.Read);
+  if (off >= 0) {
+    dst.set((provider as AddrSpace).mem.bytes.subarray(off, off + dst.length));
+    return dst.length;
+  }
+  return copyInSlow(provider, addr, dst, flags);
+}
+
+// The slow halves of the copies live apart: their closures would allocate on the fast path too.
+function copyInSlow(provider: AddrSpaceProvider, addr: number, dst: Uint8Array, flags: MappingFlags): number {
   return accessPrefix(provider, addr, dst.length, flags, (mmu, n) =>
     mmu.readBytes(addr, n === dst.length ? dst : dst.subarray(0, n), KERNEL),
   );
@@ -193,9 +284,43 @@ export function copyOutPrefix(
   src: Uint8Array,
   flags: MappingFlags,
 ): number {
+  const off = cachedRange(provider, addr, src.length, flags, Access.Write);
+  if (off >= 0) {
+    (provider as AddrSpace).mem.bytes.set(src, off);
+    return src.length;
+  }
+  return copyOutSlow(provider, addr, src, flags);
+}
+
+function copyOutSlow(
+  provider: AddrSpaceProvider,
+  addr: number,
+  src: Uint8Array,
+  flags: MappingFlags,
+): number {
   return accessPrefix(provider, addr, src.length, flags, (mmu, n) =>
     mmu.writeBytes(addr, n === src.length ? src : src.subarray(0, n), KERNEL),
   );
+}
+
+/**
+ * The fast path of a small copy: when `provider` is a bare space that the
+ * current CPU runs, `[addr, addr + len)` lies in one page inside areas with
+ * `flags`, and the TLB holds that page for `access`, the memory index of
+ * `addr` (the copy then cannot fault); otherwise -1.
+ */
+function cachedRange(
+  provider: AddrSpaceProvider,
+  addr: number,
+  len: number,
+  flags: MappingFlags,
+  access: Access,
+): number {
+  if (!(provider instanceof AddrSpace) || len === 0) return -1;
+  const mmu = provider.machine.mmu;
+  if (mmu.owner !== provider) return -1;
+  const off = mmu.userAccessHit(addr, access, len);
+  return off >= 0 && provider.canAccessRange(addr, len, flags) ? off : -1;
 }
 
 /** Zeroes user `[addr, addr + len)` up to the first bad byte; answers the bytes zeroed. */

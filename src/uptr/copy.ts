@@ -10,22 +10,20 @@
  * Linux does; the typed and string helpers are all-or-nothing and throw a
  * `LinuxError`.
  */
-import { ADDR_END, alignDown4K, alignUp4K, hex, toSafeIndex } from '../addr/index.js';
+import { ADDR_END, hex, toSafeIndex } from '../addr/index.js';
 import { Errno, LinuxError } from '../errno/index.js';
 import { MappingFlags as MF } from '../paging/index.js';
-import { accessUserMemory, userMmu } from './access.js';
 import {
   addrOf,
   copyInPrefix,
   copyOutPrefix,
   efault,
   fillPrefix,
-  KERNEL,
-  probeSpace,
-  uaccessFixup,
+  spaceIfAccessible,
   userLoad,
+  userStore,
 } from './check.js';
-import { decodeFromBytes, encodeToBytes, type Layout } from './layout.js';
+import { decodeFromBytes, type Layout } from './layout.js';
 import type { AddrSpaceProvider } from './provider.js';
 
 /** Flags a user buffer needs to be read / written by the kernel. */
@@ -76,9 +74,9 @@ export function clearUser(provider: AddrSpaceProvider, addr: number | bigint, n:
 export function readVal<T>(provider: AddrSpaceProvider, addr: number | bigint, layout: Layout<T>): T {
   const a = addrOf(addr);
   if (a < 0 || layout.size > ADDR_END - a) throw efault(`read of ${layout.name} at ${hexOf(addr)}`);
-  const probe = probeSpace(provider, a, layout.size, USER_READ);
-  if (probe.length !== layout.size) throw efault(`read of ${layout.name} at ${hex(a)}`);
-  return userLoad(probe.aspace, a, layout);
+  const aspace = spaceIfAccessible(provider, a, layout.size, USER_READ);
+  if (aspace === undefined) throw efault(`read of ${layout.name} at ${hex(a)}`);
+  return userLoad(aspace, a, layout);
 }
 
 /**
@@ -92,22 +90,13 @@ export function writeVal<T>(
   layout: Layout<T>,
   value: T,
 ): void {
-  const bytes = encodeToBytes(layout, value);
   const a = addrOf(addr);
   if (a < 0 || layout.size > ADDR_END - a) throw efault(`write of ${layout.name} at ${hexOf(addr)}`);
-  // Check and make present every page of the value first, so a failure stores nothing.
-  const aspace = provider.withAddrSpace((as) => {
-    if (as.accessibleLength(a, bytes.length, USER_WRITE) !== bytes.length) return undefined;
-    const first = alignDown4K(a);
-    as.populateArea(first, alignUp4K(a + bytes.length) - first, MF.WRITE);
-    return as;
-  });
+  const aspace = spaceIfAccessible(provider, a, layout.size, USER_WRITE);
   if (aspace === undefined) throw efault(`write of ${layout.name} at ${hex(a)}`);
-  try {
-    accessUserMemory(() => userMmu(aspace).writeBytes(a, bytes, KERNEL), aspace.machine);
-  } catch (e) {
-    throw uaccessFixup(e);
-  }
+  // All or nothing: a value over two pages has both translated for writing (faults served) before
+  // its first byte is stored.
+  userStore(aspace, a, layout, value);
 }
 
 /**

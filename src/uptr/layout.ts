@@ -19,6 +19,12 @@ export interface Layout<T> {
   decode(view: DataView, off: number): T;
   /** Writes `value` at byte `off` of `view` (struct padding is not touched). */
   encode(view: DataView, off: number, value: T): void;
+  /**
+   * True for a scalar (an integer of 1 to 8 bytes): no padding, and `encode`
+   * writes every byte or throws before writing any, so it may encode straight
+   * into user memory.
+   */
+  readonly scalar?: boolean;
 }
 
 /** The value type a layout describes. */
@@ -30,7 +36,7 @@ function prim<T>(
   decode: (v: DataView, off: number) => T,
   encode: (v: DataView, off: number, x: T) => void,
 ): Layout<T> {
-  return Object.freeze({ name, size, align: size, decode, encode });
+  return Object.freeze({ name, size, align: size, decode, encode, scalar: true });
 }
 
 export const u8 = prim<number>(

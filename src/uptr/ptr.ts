@@ -41,33 +41,37 @@ import { decodeUtf8 } from './strings.js';
 const READ = MappingFlags.READ;
 const READ_WRITE = MappingFlags.READ | MappingFlags.WRITE;
 
-/** A checked reference to one `T` in user memory. */
-export class UserRef<T> {
+/**
+ * A checked reference to one `T` that kernel code only reads (what
+ * `UserConstPtr.get` answers): it has no `write`, so a store through a
+ * const pointer is a compile-time error.
+ */
+export class UserConstRef<T> {
   constructor(
     readonly aspace: AddrSpace,
     readonly addr: number,
     readonly layout: Layout<T>,
-    readonly writable: boolean,
   ) {}
 
   read(): T {
     return userLoad(this.aspace, this.addr, this.layout);
   }
+}
 
+/** A checked reference to one `T` that kernel code reads and writes (what `UserPtr.get` answers). */
+export class UserRef<T> extends UserConstRef<T> {
   write(value: T): void {
-    if (!this.writable) throw new TypeError('write through a UserConstPtr reference');
     userStore(this.aspace, this.addr, this.layout, value);
   }
 }
 
-/** A checked slice `T[length]` in user memory. */
-export class UserSlice<T> {
+/** A checked slice `T[length]` in user memory that kernel code only reads (`UserConstPtr.getAsSlice`). */
+export class UserConstSlice<T> {
   constructor(
     readonly aspace: AddrSpace,
     readonly addr: number,
     readonly length: number,
     readonly layout: Layout<T>,
-    readonly writable: boolean,
   ) {}
 
   get byteLength(): number {
@@ -79,32 +83,11 @@ export class UserSlice<T> {
     return userLoad(this.aspace, this.addr + i * this.layout.size, this.layout);
   }
 
-  set(i: number, value: T): void {
-    this.checkIndex(i);
-    this.checkWritable();
-    userStore(this.aspace, this.addr + i * this.layout.size, this.layout, value);
-  }
-
   /** A copy of the slice's bytes. */
   readBytes(): Uint8Array {
     const out = new Uint8Array(this.byteLength);
     userAccess(this.aspace, () => userMmu(this.aspace).readBytes(this.addr, out, KERNEL));
     return out;
-  }
-
-  /** Copies `bytes` into the slice from byte `offset`. */
-  writeBytes(bytes: Uint8Array, offset = 0): void {
-    this.checkWritable();
-    if (!Number.isSafeInteger(offset) || offset < 0 || offset + bytes.length > this.byteLength) {
-      throw new RangeError(
-        `write of ${bytes.length} bytes at ${offset} past a ${this.byteLength}-byte slice`,
-      );
-    }
-    userAccess(this.aspace, () => {
-      const mmu = userMmu(this.aspace);
-      prefaultForWrite(mmu, this.addr + offset, bytes.length); // all or nothing
-      mmu.writeBytes(this.addr + offset, bytes, KERNEL);
-    });
   }
 
   /** A copy of every element, read in one pass. */
@@ -116,13 +99,31 @@ export class UserSlice<T> {
     return out;
   }
 
-  private checkIndex(i: number): void {
+  protected checkIndex(i: number): void {
     if (!Number.isInteger(i) || i < 0 || i >= this.length)
       throw new RangeError(`index ${i} of a ${this.length}-element slice`);
   }
+}
 
-  private checkWritable(): void {
-    if (!this.writable) throw new TypeError('write through a UserConstPtr slice');
+/** A checked slice `T[length]` that kernel code reads and writes (`UserPtr.getAsSlice`). */
+export class UserSlice<T> extends UserConstSlice<T> {
+  set(i: number, value: T): void {
+    this.checkIndex(i);
+    userStore(this.aspace, this.addr + i * this.layout.size, this.layout, value);
+  }
+
+  /** Copies `bytes` into the slice from byte `offset`. */
+  writeBytes(bytes: Uint8Array, offset = 0): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + bytes.length > this.byteLength) {
+      throw new RangeError(
+        `write of ${bytes.length} bytes at ${offset} past a ${this.byteLength}-byte slice`,
+      );
+    }
+    userAccess(this.aspace, () => {
+      const mmu = userMmu(this.aspace);
+      prefaultForWrite(mmu, this.addr + offset, bytes.length); // all or nothing
+      mmu.writeBytes(this.addr + offset, bytes, KERNEL);
+    });
   }
 }
 
@@ -140,7 +141,6 @@ abstract class UserPointer<T> {
   }
 
   protected abstract readonly flags: MappingFlags;
-  protected abstract readonly writable: boolean;
 
   /** The address; `EFAULT` when the value is not an address at all (NaN, negative, ≥ 2^53). */
   address(): VirtAddr {
@@ -152,24 +152,24 @@ abstract class UserPointer<T> {
     return this.raw === 0 || this.raw === 0n;
   }
 
-  get(provider: AddrSpaceProvider): UserRef<T> {
-    const aspace = checkRegion(provider, this.addr, this.layout.size, this.layout.align, this.flags);
-    return new UserRef(aspace, this.addr, this.layout, this.writable);
+  /** axptr's `get`: the region checked (alignment, areas, population); answers the space. */
+  protected checked(provider: AddrSpaceProvider): AddrSpace {
+    return checkRegion(provider, this.addr, this.layout.size, this.layout.align, this.flags);
   }
 
   /**
-   * A checked slice of `length` elements. A zero-size element type is a
-   * kernel-programming error (`TypeError`, before anything is allocated): a
-   * user-chosen count of nothing has no bytes to check.
+   * The checks of a slice of `length` elements; answers the space and the
+   * element count. A zero-size element type is a kernel-programming error
+   * (`TypeError`, before anything is allocated): a user-chosen count of
+   * nothing has no bytes to check.
    */
-  getAsSlice(provider: AddrSpaceProvider, length: number | bigint): UserSlice<T> {
+  protected checkedSlice(provider: AddrSpaceProvider, length: number | bigint): [AddrSpace, number] {
     if (this.layout.size === 0) throw new TypeError(`slice of zero-size ${this.layout.name}`);
     const n = toSafeIndex(length);
     const size = n === undefined ? Number.NaN : n * this.layout.size;
     if (n === undefined || !Number.isSafeInteger(size))
       throw efault(`slice length ${String(length)} overflows`);
-    const aspace = checkRegion(provider, this.addr, size, this.layout.align, this.flags);
-    return new UserSlice(aspace, this.addr, n, this.layout, this.writable);
+    return [checkRegion(provider, this.addr, size, this.layout.align, this.flags), n];
   }
 
   /**
@@ -251,7 +251,17 @@ abstract class UserPointer<T> {
 /** A pointer to a `T` that kernel code only reads (access flags READ). */
 export class UserConstPtr<T> extends UserPointer<T> {
   protected readonly flags = READ;
-  protected readonly writable = false;
+
+  /** A checked read-only reference (axptr's `get`). */
+  get(provider: AddrSpaceProvider): UserConstRef<T> {
+    return new UserConstRef(this.checked(provider), this.addr, this.layout);
+  }
+
+  /** A checked read-only slice of `length` elements (axptr's `get_as_slice`). */
+  getAsSlice(provider: AddrSpaceProvider, length: number | bigint): UserConstSlice<T> {
+    const [aspace, n] = this.checkedSlice(provider, length);
+    return new UserConstSlice(aspace, this.addr, n, this.layout);
+  }
 
   /** `null` for a null pointer, else the pointer (axptr's `nullable`). */
   nullable(): UserConstPtr<T> | null {
@@ -272,7 +282,17 @@ export class UserConstPtr<T> extends UserPointer<T> {
 /** A pointer to a `T` that kernel code reads and writes (access flags READ | WRITE). */
 export class UserPtr<T> extends UserPointer<T> {
   protected readonly flags = READ_WRITE;
-  protected readonly writable = true;
+
+  /** A checked reference (axptr's `get`: READ | WRITE checked). */
+  get(provider: AddrSpaceProvider): UserRef<T> {
+    return new UserRef(this.checked(provider), this.addr, this.layout);
+  }
+
+  /** A checked slice of `length` elements (axptr's `get_as_slice`). */
+  getAsSlice(provider: AddrSpaceProvider, length: number | bigint): UserSlice<T> {
+    const [aspace, n] = this.checkedSlice(provider, length);
+    return new UserSlice(aspace, this.addr, n, this.layout);
+  }
 
   nullable(): UserPtr<T> | null {
     return this.isNull() ? null : this;

@@ -265,13 +265,15 @@ for (const format of FORMATS) {
       assert.equal(readU32(w, KERNEL_AREA), 0);
     });
 
-    test('writeVal running out of memory: ENOMEM and nothing changed', () => {
+    test('writeVal running out of memory: EFAULT, as put_user, and nothing changed', () => {
+      // The page faults in kernel mode inside the access; Linux's fault handler answers VM_FAULT_OOM
+      // and a kernel-mode fault takes the exception fixup (kernelmode_fixup_or_oops): -EFAULT.
       const w = makeWorld(format);
       const res = residentPages(w);
       w.frames.failNthAllocation(1);
       assert.equal(
         errnoOf(() => writeVal(w.aspace, LAZY_AREA + 5 * K4 - 2, u32, 0xffff_ffff)),
-        Errno.ENOMEM,
+        Errno.EFAULT,
       );
       w.frames.failNthAllocation(undefined);
       assert.equal(residentPages(w), res);

@@ -18,6 +18,8 @@ import {
   LockedAddrSpace,
   struct,
   UserConstPtr,
+  UserConstRef,
+  UserConstSlice,
   UserPtr,
   UserRef,
   UserSlice,
@@ -106,9 +108,11 @@ for (const format of FORMATS) {
       assert.deepEqual(arr.get(w.aspace).read(), [0x0304, 0x0102]);
     });
 
-    test('get through a UserConstPtr reference cannot write', () => {
+    test('get through a UserConstPtr reference cannot write (a compile-time error, and no method at run time)', () => {
       const w = makeWorld(format);
       const r = new UserConstPtr(RW_AREA, u32).get(w.aspace);
+      assert.ok(r instanceof UserConstRef && !(r instanceof UserRef));
+      // @ts-expect-error a UserConstRef has no write
       assert.throws(() => r.write(1), TypeError);
       assert.deepEqual(bytesOf(w, RW_AREA, 4), new Uint8Array(4));
     });
@@ -118,12 +122,15 @@ for (const format of FORMATS) {
       const data = pattern(3 * K4, 1);
       put(w, RW_AREA + 100, data);
       const s = new UserConstPtr(RW_AREA + 100, u8).getAsSlice(w.aspace, 3 * K4);
-      assert.ok(s instanceof UserSlice);
+      assert.ok(s instanceof UserConstSlice && !(s instanceof UserSlice));
       assert.equal(s.length, 3 * K4);
       assert.deepEqual(s.readBytes(), data);
       assert.equal(s.get(K4), data[K4]);
       assert.throws(() => s.get(3 * K4), RangeError);
+      // @ts-expect-error a UserConstSlice has no writeBytes
       assert.throws(() => s.writeBytes(Uint8Array.of(1)), TypeError);
+      // @ts-expect-error nor set
+      assert.throws(() => s.set(0, 1), TypeError);
 
       const ws = new UserPtr(RW_AREA + 4 * K4 - 8, u32).getAsSlice(w.aspace, 4);
       ws.set(0, 1);
