@@ -9,17 +9,7 @@
  * factors. Areas never overlap and are never empty.
  */
 import type { MappingFlags } from '../paging/index.js';
-
-/** How an area's pages get their frames. */
-export type Backend =
-  /** A fixed physical offset: page `va` maps `va - paVaOffset` (device or kernel memory). */
-  | { readonly kind: 'linear'; readonly paVaOffset: number }
-  /**
-   * Frames from the allocator, owned by the area: eagerly at map time
-   * (`populate`) or on first touch. Frames may be shared copy-on-write with a
-   * forked space; they are freed when the last reference goes.
-   */
-  | { readonly kind: 'alloc'; readonly populate: boolean };
+import type { Backend } from './backend/types.js';
 
 export class MemoryArea {
   constructor(

@@ -31,6 +31,14 @@
  * - `read` / `write` (the kernel's own copies) fill lazy pages and break
  *   copy-on-write sharing instead of failing with `EFAULT` on an untouched
  *   page; they ignore the area permissions, as a loader needs.
+ * - adjacent areas with the same flags and compatible backends merge after
+ *   a map, an mprotect or a `grow` (Linux's `vma_merge`), so 1,000 adjacent
+ *   page maps leave one area.
+ *
+ * What a page is (where its frame comes from, whether a write copies it,
+ * what fork gives the child) is the area's backend's business
+ * (`backend/`: linear, private anonymous, private file, shared); this file
+ * keeps the generic mechanics. The PTE flag policy is in `pteflags.ts`.
  *
  * TLB coherence: the space remembers every MMU it is active on
  * ({@link activate}) and flushes all of them when a mapping is removed or
@@ -55,7 +63,6 @@ import {
 import { Errno, LinuxError } from '../errno/index.js';
 import {
   type FrameAllocator,
-  grantsAccess,
   type Machine,
   MappingFlags,
   Mmu,
@@ -65,7 +72,18 @@ import {
   type PhysMemory,
   type PteFormat,
 } from '../paging/index.js';
-import { AreaSet, type Backend, MemoryArea } from './areas.js';
+import { AreaSet, MemoryArea } from './areas.js';
+import {
+  AnonBackend,
+  type BackendHost,
+  FileBackend,
+  isSharedFrame,
+  LinearBackend,
+  type PageSource,
+  SharedBackend,
+} from './backend/index.js';
+import { kernelRead, kernelWrite } from './kaccess.js';
+import { PteFlagPolicy } from './pteflags.js';
 
 export interface AddrSpaceOptions {
   /** First virtual address of the space (4 KiB-aligned). */
@@ -117,7 +135,7 @@ export function activeSpaceOf(mmu: Mmu): AddrSpace | undefined {
   return mmu.owner instanceof AddrSpace ? mmu.owner : undefined;
 }
 
-export class AddrSpace implements AddrSpaceProvider {
+export class AddrSpace implements AddrSpaceProvider, BackendHost {
   readonly base: number;
   readonly end: number;
   readonly pt: PageTable64;
@@ -128,8 +146,7 @@ export class AddrSpace implements AddrSpaceProvider {
   private readonly mmus = new Set<Mmu>();
   private guard: AddrSpaceProvider = this;
   private walker: Mmu | null = null;
-  // Per flag value (0..ALL): 1 when this format encodes a leaf with those flags as present, -1 when not.
-  private readonly presentFlags = new Int8Array(MappingFlags.ALL + 1);
+  private readonly policy: PteFlagPolicy;
   private readonly faultStats: FaultStats = {
     lazyFill: 0,
     zeroPage: 0,
@@ -158,6 +175,12 @@ export class AddrSpace implements AddrSpaceProvider {
     this.mem = options.machine.mem;
     this.frames = options.machine.frames;
     this.pt = new PageTable64(this.mem, this.frames, options.format);
+    this.policy = new PteFlagPolicy(options.format);
+  }
+
+  /** The page-table entry flags that realise area flags `flags` on this format (see `pteflags.ts`). */
+  pteFlags(flags: MappingFlags): MappingFlags {
+    return this.policy.flagsFor(flags);
   }
 
   /**
@@ -298,9 +321,7 @@ export class AddrSpace implements AddrSpaceProvider {
       throw new LinuxError(Errno.EINVAL, `physical address ${hex(pstart)} not aligned`);
     }
     if (unmapOverlap) this.unmap(start, size);
-    this.insertArea(
-      new MemoryArea(start, start + size, flags, { kind: 'linear', paVaOffset: start - pstart }),
-    );
+    this.insertArea(new MemoryArea(start, start + size, flags, new LinearBackend(start - pstart)));
   }
 
   /**
@@ -312,7 +333,47 @@ export class AddrSpace implements AddrSpaceProvider {
   mapAlloc(start: number, size: number, flags: MappingFlags, populate: boolean, unmapOverlap = false): void {
     this.validateRegion(start, size);
     if (unmapOverlap) this.unmap(start, size);
-    this.insertArea(new MemoryArea(start, start + size, flags, { kind: 'alloc', populate }));
+    this.insertArea(new MemoryArea(start, start + size, flags, new AnonBackend(populate)));
+  }
+
+  /**
+   * Maps `[start, start + size)` privately to `source` from byte `offset`
+   * (page-aligned): `mmap(MAP_PRIVATE)` of a file, an ELF segment. Pages come
+   * from the source on first touch; a write copies the page (the source never
+   * sees it). An overlap is `EEXIST`, or with `unmapOverlap` is unmapped first.
+   */
+  mapFile(
+    start: number,
+    size: number,
+    flags: MappingFlags,
+    source: PageSource,
+    offset: number,
+    unmapOverlap = false,
+  ): void {
+    this.validateRegion(start, size);
+    this.validateOffset(offset);
+    if (unmapOverlap) this.unmap(start, size);
+    this.insertArea(new MemoryArea(start, start + size, flags, FileBackend.at(source, start, offset)));
+  }
+
+  /**
+   * Maps `[start, start + size)` shared to `source` from byte `offset`:
+   * `mmap(MAP_SHARED)` of a file or of an anonymous object ({@link ShmemObject}).
+   * Every mapping of the object, in any space and across fork, sees the same
+   * frames; writes go to them. Overlaps as {@link mapFile}.
+   */
+  mapShared(
+    start: number,
+    size: number,
+    flags: MappingFlags,
+    source: PageSource,
+    offset: number,
+    unmapOverlap = false,
+  ): void {
+    this.validateRegion(start, size);
+    this.validateOffset(offset);
+    if (unmapOverlap) this.unmap(start, size);
+    this.insertArea(new MemoryArea(start, start + size, flags, SharedBackend.at(source, start, offset)));
   }
 
   /**
@@ -333,7 +394,7 @@ export class AddrSpace implements AddrSpaceProvider {
     for (const a of hit) {
       const s = Math.max(a.start, start);
       const e = Math.min(a.end, end);
-      this.unmapPages(a, s, e);
+      a.backend.unmapPages(this, s, e);
       this.areas.remove(a);
       if (a.start < start) this.areas.insert(a.slice(a.start, start));
       if (a.end > end) this.areas.insert(a.slice(end, a.end));
@@ -349,16 +410,86 @@ export class AddrSpace implements AddrSpaceProvider {
   protect(start: number, size: number, flags: MappingFlags): void {
     this.validateRegion(start, size);
     const end = start + size;
+    const changed: MemoryArea[] = [];
     for (const a of this.areas.overlapping(start, end)) {
       const s = Math.max(a.start, start);
       const e = Math.min(a.end, end);
-      this.protectPages(a, s, e, flags);
+      a.backend.protectPages(this, s, e, flags);
       this.areas.remove(a);
       if (a.start < s) this.areas.insert(a.slice(a.start, s));
-      this.areas.insert(a.slice(s, e, flags));
+      const mid = a.slice(s, e, flags);
+      this.areas.insert(mid);
+      changed.push(mid);
       if (e < a.end) this.areas.insert(a.slice(e, a.end));
     }
+    for (const a of changed) this.mergeAround(a);
     this.flushTlb(start, size);
+  }
+
+  /**
+   * Extends the area that ends at `end` up to `newEnd` (a `brk` growth): the
+   * new pages are lazy (or eager, for an eager area), with the area's flags
+   * and backend. `EINVAL` when no area ends at `end` or the range is bad;
+   * `ENOMEM` when `[end, newEnd)` is not free (Linux's brk refuses to grow
+   * into another mapping). Merges with the next area when they now touch.
+   */
+  grow(end: number, newEnd: number): void {
+    this.validateRegion(end, newEnd - end);
+    const a = this.areas.lastStartingAtOrBefore(end - 1);
+    if (a === undefined || a.end !== end) {
+      throw new LinuxError(Errno.EINVAL, `no area ends at ${hex(end)}`);
+    }
+    if (newEnd === end) return;
+    if (this.areas.overlaps(end, newEnd)) {
+      throw new LinuxError(Errno.ENOMEM, `[${hex(end)}, ${hex(newEnd)}) is not free`);
+    }
+    try {
+      a.backend.mapArea(this, end, newEnd, a.flags);
+    } catch (e) {
+      throw asNoMemory(e);
+    }
+    this.areas.remove(a);
+    const grown = a.slice(a.start, newEnd);
+    this.areas.insert(grown);
+    this.mergeAround(grown);
+  }
+
+  /** Takes `[newEnd, end)` off the end of the area that ends at `end` (a `brk` shrink); `EINVAL` when none does. */
+  shrink(end: number, newEnd: number): void {
+    this.validateRegion(newEnd, end - newEnd);
+    const a = this.areas.lastStartingAtOrBefore(end - 1);
+    if (a === undefined || a.end !== end || newEnd < a.start) {
+      throw new LinuxError(Errno.EINVAL, `no area spans [${hex(newEnd)}, ${hex(end)})`);
+    }
+    this.unmap(newEnd, end - newEnd);
+  }
+
+  /**
+   * Drops the pages of `[start, start + size)` and keeps the areas
+   * (`madvise(MADV_DONTNEED)`): a private page reads back as zero (anonymous)
+   * or as the file's bytes again, a shared page as the object's bytes (the
+   * object keeps them). `EINVAL` for a linear (device) area in the range,
+   * with nothing done; `ENOMEM` when part of the range is unmapped, after the
+   * mapped parts were dropped (as Linux's madvise does).
+   */
+  discard(start: number, size: number): void {
+    this.validateRegion(start, size);
+    const end = start + size;
+    const hit = this.areas.overlapping(start, end);
+    if (hit.some((a) => a.backend.kind === 'linear')) {
+      throw new LinuxError(Errno.EINVAL, 'MADV_DONTNEED on a linear (device) mapping');
+    }
+    let covered = 0;
+    for (const a of hit) {
+      const s = Math.max(a.start, start);
+      const e = Math.min(a.end, end);
+      a.backend.unmapPages(this, s, e);
+      covered += e - s;
+    }
+    this.pt.releaseEmptyTables(start, size);
+    this.flushTlb(start, size);
+    if (covered < size)
+      throw new LinuxError(Errno.ENOMEM, `part of ${hex(start)}+${hex(size)} is not mapped`);
   }
 
   /**
@@ -451,17 +582,11 @@ export class AddrSpace implements AddrSpaceProvider {
         throw new LinuxError(Errno.EFAULT, `area at ${hex(a.start)} does not allow the access`);
       }
       const e = Math.min(a.end, end);
-      if (a.backend.kind === 'alloc') {
-        for (let v = at; v < e; v += PAGE_SIZE_4K) {
-          const p = this.pt.translate(v);
-          if (p < 0) toFill.push({ area: a, vaddr: v });
-          else if (write && this.needsCowBreak(a, v)) {
-            toBreak.push({
-              area: a,
-              vaddr: v,
-              shared: this.isShared(p - (p % PAGE_SIZE_4K)),
-            });
-          }
+      for (let v = at; v < e; v += PAGE_SIZE_4K) {
+        const p = this.pt.translate(v);
+        if (p < 0) toFill.push({ area: a, vaddr: v });
+        else if (write && this.needsCowBreak(a, v)) {
+          toBreak.push({ area: a, vaddr: v, shared: isSharedFrame(this, p - (p % PAGE_SIZE_4K)) });
         }
       }
       at = a.end;
@@ -470,30 +595,59 @@ export class AddrSpace implements AddrSpaceProvider {
 
     if (toFill.length === 0 && toBreak.length === 0) return;
 
-    // Reserve every frame first, so running out changes nothing.
-    const need = toFill.length + toBreak.filter((b) => b.shared).length;
-    const reserved = this.allocFrames(need);
-    let next = 0;
+    // Reserve the frames the copy-on-write breaks need first, then fill (undone on failure), then
+    // break: running out at any point changes nothing.
+    const reserved = this.allocFrames(toBreak.filter((b) => b.shared).length);
     const filled: number[] = [];
     try {
       for (const f of toFill) {
-        this.pt.map(f.vaddr, reserved[next], PageSize.Size4K, this.pteFlags(f.area.flags));
-        next++;
+        // Population takes real frames (a write for anonymous memory), or the object's pages.
+        if (!this.fillPage(f.area, f.vaddr, true)) {
+          throw new LinuxError(Errno.ENOMEM, `no frame for ${hex(f.vaddr)}`);
+        }
         filled.push(f.vaddr);
       }
     } catch (e) {
-      for (const v of filled) this.pt.unmap(v);
+      for (const v of filled) this.frames.release(this.pt.unmap(v).paddr);
       for (const p of reserved) this.frames.dealloc(p);
       this.pt.releaseEmptyTables(start, size);
+      this.faultStats.lazyFill -= filled.length;
       throw asNoMemory(e);
     }
-    this.faultStats.lazyFill += toFill.length;
     // Breaking copy-on-write cannot fail now: the entries exist and the frames are reserved.
+    let next = 0;
     for (const b of toBreak) {
       if (b.shared) this.copyOnWrite(b.area, b.vaddr, reserved[next++]);
       else this.reuseOnWrite(b.area, b.vaddr);
     }
     if (toBreak.length > 0) this.flushTlb(start, size);
+  }
+
+  /**
+   * Maps the absent page `page` of `area` with the frame its backend gives
+   * for the access: read-only when the frame is shared (the zero page, a
+   * page-cache page of a private mapping). Answers false, with nothing
+   * changed, when there is no frame or no room for the page table.
+   */
+  private fillPage(area: MemoryArea, page: number, write: boolean): boolean {
+    const frame = area.backend.fillFrame(this, page, write);
+    if (frame === undefined) return false;
+    const readOnly = area.backend.readOnlyFill(write);
+    try {
+      this.pt.map(
+        page,
+        frame,
+        PageSize.Size4K,
+        this.pteFlags(readOnly ? area.flags & ~MappingFlags.WRITE : area.flags),
+      );
+    } catch {
+      this.frames.release(frame);
+      this.pt.releaseEmptyTables(page, PAGE_SIZE_4K);
+      return false;
+    }
+    this.faultStats.lazyFill++;
+    if (readOnly && this.frames.isZeroPage(frame)) this.faultStats.zeroPage++;
+    return true;
   }
 
   /**
@@ -509,26 +663,12 @@ export class AddrSpace implements AddrSpaceProvider {
     const page = vaddr - (vaddr % PAGE_SIZE_4K);
     const p = this.pt.translate(page);
     if (p < 0) {
-      if (area.backend.kind !== 'alloc') return this.refuse();
-      // A read of untouched memory maps the shared zero page read-only (as Linux does);
-      // the first write then copies it like any copy-on-write page.
-      const zero = (access & MappingFlags.WRITE) === 0;
-      const frame = zero ? this.frames.takeZeroPage() : this.frames.alloc();
-      if (frame === undefined) return this.refuse();
-      try {
-        const flags = zero ? area.flags & ~MappingFlags.WRITE : area.flags;
-        this.pt.map(page, frame, PageSize.Size4K, this.pteFlags(flags));
-      } catch {
-        this.frames.release(frame);
-        this.pt.releaseEmptyTables(page, PAGE_SIZE_4K);
-        return this.refuse();
-      }
-      this.faultStats.lazyFill++;
-      if (zero) this.faultStats.zeroPage++;
-      return true;
+      // The backend says what the page is: a fresh frame, the zero page for a read of untouched
+      // anonymous memory (as Linux does), the file's or the shared object's page.
+      return this.fillPage(area, page, (access & MappingFlags.WRITE) !== 0) || this.refuse();
     }
     if ((access & MappingFlags.WRITE) !== 0 && this.needsCowBreak(area, page)) {
-      if (this.isShared(p - (p % PAGE_SIZE_4K))) {
+      if (isSharedFrame(this, p - (p % PAGE_SIZE_4K))) {
         const frame = this.frames.alloc();
         if (frame === undefined) return this.refuse();
         this.copyOnWrite(area, page, frame);
@@ -552,50 +692,15 @@ export class AddrSpace implements AddrSpaceProvider {
 
   /**
    * Copies `[start, start + buf.length)` into `buf`, ignoring area permissions
-   * (the kernel's own access, e.g. a loader). Untouched lazy pages read as
-   * zero without being allocated. `EFAULT` when a byte lies outside every area.
+   * (the kernel's own access, e.g. a loader): see `kaccess.ts`.
    */
   read(start: number, buf: Uint8Array): void {
-    this.checkCovered(start, buf.length);
-    let done = 0;
-    while (done < buf.length) {
-      const v = start + done;
-      const chunk = Math.min(buf.length - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
-      const p = this.pt.translate(v);
-      if (p < 0) buf.fill(0, done, done + chunk);
-      else {
-        const off = this.ramOffset(p, chunk);
-        buf.set(this.mem.bytes.subarray(off, off + chunk), done);
-      }
-      done += chunk;
-    }
+    kernelRead(this, start, buf);
   }
 
-  /**
-   * Copies `data` to `start`, ignoring area permissions. Fills lazy pages and
-   * breaks copy-on-write sharing first (`ENOMEM` then, with nothing written);
-   * `EFAULT` when a byte lies outside every area.
-   */
+  /** Copies `data` to `start`, ignoring area permissions: see `kaccess.ts`. */
   write(start: number, data: Uint8Array): void {
-    this.checkCovered(start, data.length);
-    if (data.length === 0) return;
-    const first = start - (start % PAGE_SIZE_4K);
-    const last = alignUp(start + data.length, PAGE_SIZE_4K);
-    this.populateIgnoringFlags(first, last - first);
-    // Translate every chunk before copying, so a page outside RAM writes nothing.
-    const offs: number[] = [];
-    for (let done = 0; done < data.length; ) {
-      const v = start + done;
-      const chunk = Math.min(data.length - done, PAGE_SIZE_4K - (v % PAGE_SIZE_4K));
-      offs.push(this.ramOffset(this.pt.translate(v), chunk));
-      done += chunk;
-    }
-    let done = 0;
-    for (const off of offs) {
-      const chunk = Math.min(data.length - done, PAGE_SIZE_4K - ((start + done) % PAGE_SIZE_4K));
-      this.mem.bytes.set(data.subarray(done, done + chunk), off);
-      done += chunk;
-    }
+    kernelWrite(this, start, data);
   }
 
   // ---- fork, clear, destroy, stats --------------------------------------
@@ -616,19 +721,8 @@ export class AddrSpace implements AddrSpaceProvider {
     });
     try {
       for (const a of this.areas) {
-        if (a.backend.kind === 'linear') {
-          child.pt.mapRegion(a.start, a.start - a.backend.paVaOffset, a.size, this.pteFlags(a.flags));
-          child.areas.insert(a.slice(a.start, a.end));
-          continue;
-        }
-        child.areas.insert(a.slice(a.start, a.end));
-        const ro = a.flags & ~MappingFlags.WRITE;
-        this.pt.forEachMapped(a.start, a.size, (v, p, pteFlags) => {
-          const shared = pteFlags & ~MappingFlags.WRITE;
-          child.pt.map(v, p, PageSize.Size4K, this.pteFlags(shared));
-          this.frames.retain(p);
-          if (pteFlags !== shared) this.pt.protect(v, this.pteFlags(ro | (pteFlags & ~a.flags)));
-        });
+        const backend = a.backend.fork(this, child, a.start, a.end, a.flags);
+        child.areas.insert(new MemoryArea(a.start, a.end, a.flags, backend));
       }
     } catch (e) {
       child.destroy();
@@ -641,7 +735,7 @@ export class AddrSpace implements AddrSpaceProvider {
 
   /** Removes every area (frames and the emptied tables released; the root table stays). */
   clear(): void {
-    for (const a of this.areas) this.unmapPages(a, a.start, a.end);
+    for (const a of this.areas) a.backend.unmapPages(this, a.start, a.end);
     this.areas.clear();
     this.pt.releaseEmptyTables(this.base, this.size);
     this.flushTlb();
@@ -689,6 +783,12 @@ export class AddrSpace implements AddrSpaceProvider {
     if (this.destroyed) throw new Error('address space used after destroy()');
   }
 
+  private validateOffset(offset: number): void {
+    if (!Number.isSafeInteger(offset) || offset < 0 || !isAligned4K(offset)) {
+      throw new LinuxError(Errno.EINVAL, `file offset ${hex(offset)} not page-aligned`);
+    }
+  }
+
   private insertArea(area: MemoryArea): void {
     if (area.start === area.end) throw new LinuxError(Errno.EINVAL, 'empty area');
     if (this.areas.overlaps(area.start, area.end)) {
@@ -697,28 +797,35 @@ export class AddrSpace implements AddrSpaceProvider {
         `area ${AddrRange.new(area.start, area.end)} overlaps an existing one`,
       );
     }
-    const b: Backend = area.backend;
-    if (b.kind === 'linear') {
-      try {
-        this.pt.mapRegion(area.start, area.start - b.paVaOffset, area.size, this.pteFlags(area.flags));
-      } catch (e) {
-        throw asNoMemory(e);
-      }
-    } else if (b.populate) {
-      const n = area.size / PAGE_SIZE_4K;
-      const frames = this.allocFrames(n);
-      let i = 0;
-      try {
-        const pte = this.pteFlags(area.flags);
-        for (; i < n; i++) this.pt.map(area.start + i * PAGE_SIZE_4K, frames[i], PageSize.Size4K, pte);
-      } catch (e) {
-        for (let k = 0; k < i; k++) this.pt.unmap(area.start + k * PAGE_SIZE_4K);
-        for (const f of frames) this.frames.dealloc(f);
-        this.pt.releaseEmptyTables(area.start, area.size);
-        throw asNoMemory(e);
-      }
+    try {
+      area.backend.mapArea(this, area.start, area.end, area.flags);
+    } catch (e) {
+      throw asNoMemory(e);
     }
     this.areas.insert(area);
+    this.mergeAround(area);
+  }
+
+  /**
+   * Merges `area` with its neighbours where they touch, have the same flags
+   * and compatible backends (Linux's `vma_merge`): the page table is not
+   * touched, only the area list.
+   */
+  private mergeAround(area: MemoryArea): void {
+    let merged = area;
+    const prev = merged.start > this.base ? this.areas.find(merged.start - 1) : undefined;
+    if (prev !== undefined && prev.flags === merged.flags && prev.backend.canMergeWith(merged.backend)) {
+      this.areas.remove(prev);
+      this.areas.remove(merged);
+      merged = prev.slice(prev.start, merged.end);
+      this.areas.insert(merged);
+    }
+    const next = this.areas.find(merged.end);
+    if (next !== undefined && next.flags === merged.flags && merged.backend.canMergeWith(next.backend)) {
+      this.areas.remove(next);
+      this.areas.remove(merged);
+      this.areas.insert(merged.slice(merged.start, next.end));
+    }
   }
 
   /** `n` frames, or `ENOMEM` with none taken. */
@@ -733,46 +840,6 @@ export class AddrSpace implements AddrSpaceProvider {
       out.push(f);
     }
     return out;
-  }
-
-  private unmapPages(a: MemoryArea, start: number, end: number): void {
-    if (a.backend.kind === 'linear') {
-      this.pt.unmapRegion(start, end - start);
-      return;
-    }
-    // Only the pages present cost anything: absent tables are skipped whole.
-    this.pt.forEachMapped(start, end - start, (v, p) => {
-      this.pt.unmap(v);
-      this.frames.release(p);
-    });
-  }
-
-  private protectPages(a: MemoryArea, start: number, end: number, flags: MappingFlags): void {
-    if (a.backend.kind === 'linear') {
-      this.pt.protectRegion(start, end - start, this.pteFlags(flags));
-      return;
-    }
-    this.pt.forEachMapped(start, end - start, (v, p) => {
-      // A frame still shared copy-on-write stays read-only until written.
-      const pte = this.isShared(p) ? flags & ~MappingFlags.WRITE : flags;
-      this.pt.protect(v, this.pteFlags(pte));
-    });
-  }
-
-  /**
-   * The entry flags that realise `flags` on this format: never more than
-   * asked, except the READ that WRITE (every format: RISC-V reserves W
-   * without R, and Linux maps PROT_WRITE readable everywhere) and, on
-   * formats without an execute-only encoding (AArch64 here), EXECUTE imply.
-   * Flags that grant no access (PROT_NONE) become a PROT_NONE entry in the
-   * page table, which keeps the frame and its data while every access in
-   * every mode faults.
-   */
-  private pteFlags(flags: MappingFlags): MappingFlags {
-    if ((flags & MappingFlags.WRITE) !== 0) flags |= MappingFlags.READ;
-    if (!grantsAccess(flags)) return flags;
-    if (this.encodesPresent(flags)) return flags;
-    return flags | MappingFlags.READ;
   }
 
   /** A present page of a writable area mapped without WRITE: shared copy-on-write (or no longer shared). */
@@ -795,93 +862,66 @@ export class AddrSpace implements AddrSpaceProvider {
     this.faultStats.cowReuse++;
   }
 
-  /**
-   * Index into the memory views of physical `[p, p + len)`; `EFAULT` when it is
-   * not RAM (a linear mapping of device memory, which is not modelled).
-   */
-  private ramOffset(p: number, len: number): number {
-    if (p < 0 || !this.mem.contains(p, len)) {
-      throw new LinuxError(Errno.EFAULT, `physical ${hex(p)}+${len} is not RAM`);
-    }
-    return p - this.mem.base;
-  }
-
-  /** True when the frame at `p` must be copied before a write: mapped twice or more, or the zero page. */
-  private isShared(p: number): boolean {
-    return this.frames.refCount(p) > 1 || this.frames.isZeroPage(p);
-  }
-
   private refuse(): false {
     this.faultStats.refused++;
     return false;
   }
 
-  /** `EFAULT` unless every byte of `[start, start + len)` lies in some area. */
-  private checkCovered(start: number, len: number): void {
-    if (!Number.isSafeInteger(start) || start < 0 || !Number.isSafeInteger(len) || len < 0) {
-      throw new LinuxError(Errno.EFAULT, `bad range ${hex(start)}+${hex(len)}`);
-    }
-    if (!this.canAccessRange(start, len, 0) && len > 0) {
-      throw new LinuxError(Errno.EFAULT, `range ${hex(start)}+${hex(len)} not mapped`);
-    }
-  }
-
-  /** Populates for a write without the area permission check (kernel writes). */
-  private populateIgnoringFlags(start: number, size: number): void {
+  /**
+   * Makes every page of `[start, start + size)` (page-aligned) present and
+   * privately writable for the kernel's own write, without the area
+   * permission check (Linux's `FOLL_FORCE`, what a loader and ptrace need):
+   * lazy pages are filled and copy-on-write sharing is broken, keeping each
+   * page's own flags. `ENOMEM` changes nothing.
+   */
+  populateForKernelWrite(start: number, size: number): void {
     const end = start + size;
     const need: { area: MemoryArea; vaddr: number; kind: 'fill' | 'copy' | 'reuse' }[] = [];
     for (const a of this.areas.overlapping(start, end)) {
-      if (a.backend.kind !== 'alloc') continue;
       for (let v = Math.max(a.start, start); v < Math.min(a.end, end); v += PAGE_SIZE_4K) {
         const p = this.pt.translate(v);
         if (p < 0) need.push({ area: a, vaddr: v, kind: 'fill' });
-        else if ((this.pt.flagsOf(v)! & MappingFlags.WRITE) === 0 && this.isShared(p)) {
+        else if (
+          a.backend.copyOnWrite &&
+          (this.pt.flagsOf(v)! & MappingFlags.WRITE) === 0 &&
+          isSharedFrame(this, p)
+        ) {
           need.push({ area: a, vaddr: v, kind: 'copy' });
         }
       }
     }
-    const frames = this.allocFrames(need.length);
+    const frames = this.allocFrames(need.filter((n) => n.kind === 'copy').length);
     const filled: number[] = [];
     try {
-      need.forEach((n, i) => {
-        if (n.kind === 'fill') {
-          this.pt.map(n.vaddr, frames[i], PageSize.Size4K, this.pteFlags(n.area.flags));
-          filled.push(n.vaddr);
-        }
-      });
+      for (const n of need) {
+        if (n.kind !== 'fill') continue;
+        if (!this.fillPage(n.area, n.vaddr, true))
+          throw new LinuxError(Errno.ENOMEM, `no frame for ${hex(n.vaddr)}`);
+        filled.push(n.vaddr);
+      }
     } catch (e) {
-      for (const v of filled) this.pt.unmap(v);
+      for (const v of filled) this.frames.release(this.pt.unmap(v).paddr);
       for (const f of frames) this.frames.dealloc(f);
       this.pt.releaseEmptyTables(start, size);
+      this.faultStats.lazyFill -= filled.length;
       throw asNoMemory(e);
     }
-    need.forEach((n, i) => {
+    let next = 0;
+    for (const n of need) {
       if (n.kind === 'copy') {
+        const frame = frames[next++];
         const old = this.pt.translate(n.vaddr);
-        this.mem.copy(frames[i], old, PAGE_SIZE_4K);
+        this.mem.copy(frame, old, PAGE_SIZE_4K);
         // Keep the page's own (possibly read-only) flags: this is a kernel write, not a user one.
         this.pt.remap(
           n.vaddr,
-          frames[i],
+          frame,
           this.pteFlags(this.pt.flagsOf(n.vaddr)! | (n.area.flags & MappingFlags.WRITE)),
         );
         this.frames.release(old);
       }
-    });
-    this.faultStats.lazyFill += filled.length;
-    if (need.length > 0) this.flushTlb(start, size);
-  }
-
-  /** True when the format encodes a leaf with `flags` as a present (valid) entry. */
-  private encodesPresent(flags: MappingFlags): boolean {
-    const cache = this.presentFlags;
-    const i = flags & MappingFlags.ALL;
-    if (cache[i] === 0) {
-      const format = this.pt.format;
-      const e = format.newPage(0x1000, i, false);
-      cache[i] = format.isPresent(Number(e & 0xffff_ffffn), Number(e >> 32n)) ? 1 : -1;
     }
-    return cache[i] === 1;
+    if (need.length > 0) this.flushTlb(start, size);
   }
 
   private leafSpan(level: number): number {

@@ -4,11 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { AreaSet, MemoryArea } from 'axptr/mm';
+import { AnonBackend, AreaSet, MemoryArea } from 'axptr/mm';
 import { MappingFlags } from 'axptr/paging';
 import fc from 'fast-check';
 
-const BACKEND = { kind: 'alloc', populate: false } as const;
+const BACKEND = new AnonBackend(false);
 
 /** Slots of 16 units; an area occupies [slot*16 + off, slot*16 + off + len) with off+len <= 16. */
 const SLOTS = 4096;

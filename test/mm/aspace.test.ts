@@ -228,7 +228,7 @@ for (const format of FORMATS) {
       sp.destroy();
     });
 
-    test('protect splits into up to three areas and changes access', () => {
+    test('protect splits into up to three areas, merges equal neighbours, and changes access', () => {
       const w = world();
       const sp = space(w, format);
       sp.mapAlloc(0x40_0000, 6 * K4, URW, true);
@@ -248,11 +248,10 @@ for (const format of FORMATS) {
       // Whole area, a range covering several areas and a hole, and an edge.
       sp.mapAlloc(0x40_8000, 2 * K4, UR, false);
       sp.protect(0x40_1000, 0x9000, URW | X);
+      // The three touching pieces that now have the same flags merge (vma_merge); the hole stays.
       assert.deepEqual(areasOf(sp), [
         [0x40_0000, 0x40_1000, URW, 'alloc'],
-        [0x40_1000, 0x40_2000, URW | X, 'alloc'],
-        [0x40_2000, 0x40_4000, URW | X, 'alloc'],
-        [0x40_4000, 0x40_6000, URW | X, 'alloc'],
+        [0x40_1000, 0x40_6000, URW | X, 'alloc'],
         [0x40_8000, 0x40_a000, URW | X, 'alloc'],
       ]);
       assert.equal(sp.handlePageFault(0x40_2000, U | W), true);
@@ -267,7 +266,17 @@ for (const format of FORMATS) {
         Errno.EINVAL,
       );
       sp.protect(0x70_0000, K4, UR); // hole only: nothing happens
-      assert.equal(sp.areaCount, 5);
+      assert.equal(sp.areaCount, 3);
+      sp.protect(0x40_0000, K4, URW | X); // the first page joins the rest
+      assert.deepEqual(areasOf(sp), [
+        [0x40_0000, 0x40_6000, URW | X, 'alloc'],
+        [0x40_8000, 0x40_a000, URW | X, 'alloc'],
+      ]);
+      assert.deepEqual(
+        bytesOf(sp, 0x40_0000, 6 * K4),
+        pattern(6 * K4, 3),
+        'contents kept through the merges',
+      );
       sp.destroy();
     });
 

@@ -91,6 +91,35 @@ for (const fmt of FORMATS) {
       assert.deepEqual(leaves(pt), []);
     });
 
+    test('forEachMapped: exactly the leaves that start in the range, PROT_NONE included, in order', () => {
+      const { pt, mem } = setup(fmt);
+      const p = mem.base + 32 * MiB;
+      const far = Math.min(vaLimit / 2, 2 ** 38); // another top-level table on every format
+      pt.map(0x1000, p, PageSize.Size4K, READ);
+      pt.map(0x5000, p + K4, PageSize.Size4K, READ | WRITE);
+      pt.map(M2, p + M2, PageSize.Size2M, READ | EXECUTE);
+      pt.map(far, p + 3 * K4, PageSize.Size4K, MappingFlags.EMPTY); // a PROT_NONE leaf
+      const seen: [number, number, number, number][] = [];
+      pt.forEachMapped(0, far + K4, (v, pa, flags, size) => seen.push([v, pa, flags, size]));
+      assert.deepEqual(seen, [
+        [0x1000, p, pt.flagsOf(0x1000)!, K4],
+        [0x5000, p + K4, pt.flagsOf(0x5000)!, K4],
+        [M2, p + M2, pt.flagsOf(M2)!, M2],
+        [far, p + 3 * K4, MappingFlags.EMPTY, K4],
+      ]);
+      // A sub-range: only what starts in it; a huge leaf that starts before it is not reported.
+      const sub: number[] = [];
+      pt.forEachMapped(0x2000, M2 + K4 - 0x2000, (v) => sub.push(v));
+      assert.deepEqual(sub, [0x5000, M2]);
+      const inside: number[] = [];
+      pt.forEachMapped(M2 + K4, K4, (v) => inside.push(v));
+      assert.deepEqual(inside, []);
+      // The callback may remove the leaf it is given.
+      pt.forEachMapped(0, far + K4, (v) => pt.unmap(v));
+      assert.deepEqual(leaves(pt), []);
+      pt.forEachMapped(0, vaLimit, () => assert.fail('nothing left'));
+    });
+
     test('map / query: paddr includes the page offset, flags round-trip', () => {
       const { pt } = setup(fmt);
       FLAG_SETS.forEach((flags, i) => {
