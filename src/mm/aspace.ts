@@ -519,42 +519,64 @@ export class AddrSpace implements AddrSpaceProvider, BackendHost {
    * start lies in such an area (axmm's behaviour).
    */
   checkRegionAccess(range: VirtAddrRange, flags: MappingFlags): boolean {
-    return this.checkAccess(range.start, range.end, flags);
+    return this.checkAccess(range.start, range.end, flags, false);
   }
 
-  /** {@link checkRegionAccess} on `[start, start + size)`, without building a range. */
-  canAccessRange(start: number, size: number, flags: MappingFlags): boolean {
+  /**
+   * {@link checkRegionAccess} on `[start, start + size)`, without building a
+   * range. With `asMapped`, an area's flags are those its page-table entries
+   * really grant ({@link mappedFlags}): what Linux's copies see.
+   */
+  canAccessRange(start: number, size: number, flags: MappingFlags, asMapped = false): boolean {
     const end = start + size;
-    return Number.isSafeInteger(end) && size >= 0 && this.checkAccess(start, end, flags);
+    return Number.isSafeInteger(end) && size >= 0 && this.checkAccess(start, end, flags, asMapped);
   }
 
-  private checkAccess(start: number, end: number, flags: MappingFlags): boolean {
+  /**
+   * The access an area with flags `flags` really gives: the flags its
+   * page-table entries decode to on this format (the READ that WRITE implies
+   * everywhere, the READ that EXECUTE implies where the format cannot map
+   * execute-only: x86_64, AArch64), plus USER as asked. This is Linux's
+   * rule for the kernel's copies and the fault handler (x86's
+   * `vma_is_accessible`, RISC-V's "write implies read" in `access_error`):
+   * `copy_from_user` reads a PROT_WRITE-only buffer, and reads a
+   * PROT_EXEC-only one on x86_64 but not on riscv64.
+   */
+  mappedFlags(flags: MappingFlags): MappingFlags {
+    return this.policy.granted(flags);
+  }
+
+  private checkAccess(start: number, end: number, flags: MappingFlags, asMapped: boolean): boolean {
     // Fast path: one area holds the whole range (no iterator).
     const first = this.areas.find(start);
-    if (first !== undefined && end <= first.end) return (first.flags & flags) === flags;
+    if (first !== undefined && end <= first.end) return (this.flagsSeen(first, asMapped) & flags) === flags;
     let at = start;
     for (const a of this.areas.iterFrom(at)) {
       if (a.start > at) return false;
-      if ((a.flags & flags) !== flags) return false;
+      if ((this.flagsSeen(a, asMapped) & flags) !== flags) return false;
       at = a.end;
       if (at >= end) return true;
     }
     return false;
   }
 
+  private flagsSeen(a: Readonly<MemoryArea>, asMapped: boolean): MappingFlags {
+    return asMapped ? this.policy.granted(a.flags) : a.flags;
+  }
+
   /**
    * How many bytes from `start` (at most `size`) lie, without a gap, in areas
-   * whose flags include `flags`: where a copy that stops at the first bad
-   * byte would stop.
+   * whose flags include `flags` (with `asMapped`, as {@link canAccessRange}):
+   * where a copy that stops at the first bad byte would stop.
    */
-  accessibleLength(start: number, size: number, flags: MappingFlags): number {
+  accessibleLength(start: number, size: number, flags: MappingFlags, asMapped = false): number {
     const end = start + size;
     const first = this.areas.find(start);
-    if (first === undefined || (first.flags & flags) !== flags) return 0;
+    if (first === undefined || (this.flagsSeen(first, asMapped) & flags) !== flags) return 0;
     if (end <= first.end) return size;
     let at = start;
     for (const a of this.areas.iterFrom(at)) {
-      if (at >= end || a.start > at || (a.flags & flags) !== flags) break;
+      if (at >= end || a.start > at || (this.flagsSeen(a, asMapped) & flags) !== flags) break;
       at = a.end;
     }
     return Math.min(at, end) - start;
@@ -586,7 +608,8 @@ export class AddrSpace implements AddrSpaceProvider, BackendHost {
         const p = this.pt.translate(v);
         if (p < 0) toFill.push({ area: a, vaddr: v });
         else if (write && this.needsCowBreak(a, v)) {
-          toBreak.push({ area: a, vaddr: v, shared: isSharedFrame(this, p - (p % PAGE_SIZE_4K)) });
+          const shared = a.backend.copyOnWrite && isSharedFrame(this, p - (p % PAGE_SIZE_4K));
+          toBreak.push({ area: a, vaddr: v, shared });
         }
       }
       at = a.end;
@@ -632,13 +655,14 @@ export class AddrSpace implements AddrSpaceProvider, BackendHost {
   private fillPage(area: MemoryArea, page: number, write: boolean): boolean {
     const frame = area.backend.fillFrame(this, page, write);
     if (frame === undefined) return false;
-    const readOnly = area.backend.readOnlyFill(write);
+    // Read-only keeps the READ that WRITE implies: a write-only area's zero page stays readable.
+    const pte = this.pteFlags(area.flags);
     try {
       this.pt.map(
         page,
         frame,
         PageSize.Size4K,
-        this.pteFlags(readOnly ? area.flags & ~MappingFlags.WRITE : area.flags),
+        area.backend.readOnlyFill(write) ? pte & ~MappingFlags.WRITE : pte,
       );
     } catch {
       this.frames.release(frame);
@@ -646,7 +670,7 @@ export class AddrSpace implements AddrSpaceProvider, BackendHost {
       return false;
     }
     this.faultStats.lazyFill++;
-    if (readOnly && this.frames.isZeroPage(frame)) this.faultStats.zeroPage++;
+    if (this.frames.isZeroPage(frame)) this.faultStats.zeroPage++;
     return true;
   }
 
@@ -659,7 +683,8 @@ export class AddrSpace implements AddrSpaceProvider, BackendHost {
   handlePageFault(vaddr: number, access: MappingFlags): boolean {
     if (!(vaddr >= this.base && vaddr < this.end) || !Number.isInteger(vaddr)) return this.refuse();
     const area = this.areas.find(vaddr);
-    if (area === undefined || (area.flags & access) !== access) return this.refuse();
+    // The access the area's entries really give decides, as Linux's access_error does.
+    if (area === undefined || (this.policy.granted(area.flags) & access) !== access) return this.refuse();
     const page = vaddr - (vaddr % PAGE_SIZE_4K);
     const p = this.pt.translate(page);
     if (p < 0) {
@@ -668,7 +693,8 @@ export class AddrSpace implements AddrSpaceProvider, BackendHost {
       return this.fillPage(area, page, (access & MappingFlags.WRITE) !== 0) || this.refuse();
     }
     if ((access & MappingFlags.WRITE) !== 0 && this.needsCowBreak(area, page)) {
-      if (isSharedFrame(this, p - (p % PAGE_SIZE_4K))) {
+      // A private page still shared is copied; a shared mapping's page is written in place.
+      if (area.backend.copyOnWrite && isSharedFrame(this, p - (p % PAGE_SIZE_4K))) {
         const frame = this.frames.alloc();
         if (frame === undefined) return this.refuse();
         this.copyOnWrite(area, page, frame);

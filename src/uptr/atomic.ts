@@ -31,7 +31,7 @@ function wordIndex(
   const addr = addrOf(uaddr);
   if (addr < 0) throw efault(`not an address: ${String(uaddr)}`);
   const flags = write ? USER_RW : MF.READ | MF.USER;
-  const aspace = provider.withAddrSpace((as) => (as.canAccessRange(addr, 4, flags) ? as : undefined));
+  const aspace = provider.withAddrSpace((as) => (as.canAccessRange(addr, 4, flags, true) ? as : undefined));
   if (aspace === undefined) throw efault(`futex word ${hex(addr)} not accessible`);
   try {
     return accessUserMemory(() => {

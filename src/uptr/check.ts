@@ -190,7 +190,8 @@ export function spaceIfAccessible(
   len: number,
   flags: MappingFlags,
 ): AddrSpace | undefined {
-  if (provider instanceof AddrSpace) return provider.canAccessRange(addr, len, flags) ? provider : undefined;
+  if (provider instanceof AddrSpace)
+    return provider.canAccessRange(addr, len, flags, true) ? provider : undefined;
   return lockedSpaceIfAccessible(provider, addr, len, flags);
 }
 
@@ -201,7 +202,7 @@ function lockedSpaceIfAccessible(
   len: number,
   flags: MappingFlags,
 ): AddrSpace | undefined {
-  return provider.withAddrSpace((as) => (as.canAccessRange(addr, len, flags) ? as : undefined));
+  return provider.withAddrSpace((as) => (as.canAccessRange(addr, len, flags, true) ? as : undefined));
 }
 
 /**
@@ -216,8 +217,11 @@ export function probeSpace(
   flags: MappingFlags,
 ): Probe {
   if (provider instanceof AddrSpace)
-    return { aspace: provider, length: provider.accessibleLength(addr, len, flags) };
-  return provider.withAddrSpace((as) => ({ aspace: as, length: as.accessibleLength(addr, len, flags) }));
+    return { aspace: provider, length: provider.accessibleLength(addr, len, flags, true) };
+  return provider.withAddrSpace((as) => ({
+    aspace: as,
+    length: as.accessibleLength(addr, len, flags, true),
+  }));
 }
 
 /**
@@ -238,7 +242,7 @@ function accessPrefix(
   let ok: number;
   if (provider instanceof AddrSpace) {
     aspace = provider;
-    ok = provider.accessibleLength(addr, len, flags);
+    ok = provider.accessibleLength(addr, len, flags, true);
   } else ({ aspace, length: ok } = probeSpace(provider, addr, len, flags));
   // access_ok: a range that runs past the top of user space copies nothing, however much of it is mapped.
   if (ok === 0 || addr + len > aspace.end) return 0;
@@ -320,7 +324,7 @@ function cachedRange(
   const mmu = provider.machine.mmu;
   if (mmu.owner !== provider) return -1;
   const off = mmu.userAccessHit(addr, access, len);
-  return off >= 0 && provider.canAccessRange(addr, len, flags) ? off : -1;
+  return off >= 0 && provider.canAccessRange(addr, len, flags, true) ? off : -1;
 }
 
 /** Zeroes user `[addr, addr + len)` up to the first bad byte; answers the bytes zeroed. */

@@ -43,7 +43,7 @@ import { trapStats } from 'axptr/kernel';
 import type { AddrSpace } from 'axptr/mm';
 import type { PteFormat } from 'axptr/paging';
 import fc from 'fast-check';
-import { emptyWorld, FORMATS, K4, pattern, R, RW, U, W, WILD_ADDRESSES, type World } from './helpers.js';
+import { emptyWorld, FORMATS, K4, pattern, R, RW, U, W, WILD_ADDRESSES, type World, X } from './helpers.js';
 
 const BASE = 0x10_0000;
 const SLOT_PAGES = 3;
@@ -172,25 +172,37 @@ class Model {
     readonly format: PteFormat,
   ) {}
 
-  /** Bytes from `start` (at most `len`) lying without a gap in areas with `flags`. */
-  prefix(start: number, len: number, flags: number): number {
+  /**
+   * The access Linux's copies get from an area: READ when it has READ or
+   * WRITE (write implies read everywhere), or EXECUTE on a format that
+   * cannot map execute-only (x86_64, AArch64); the rest as asked.
+   */
+  mapped(flags: number): number {
+    const execReads = this.format.arch === 'x86_64' || this.format.arch === 'aarch64';
+    const reads = (flags & (R | W)) !== 0 || (execReads && (flags & X) !== 0);
+    const access = (flags & (R | W | X)) === 0 ? 0 : flags | (reads ? R : 0);
+    return access | (flags & U);
+  }
+
+  /** Bytes from `start` (at most `len`) lying without a gap in areas with `flags` (as the copies see them with `mapped`). */
+  prefix(start: number, len: number, flags: number, mapped = false): number {
     let at = start;
     const end = start + len;
     while (at < end) {
       const a = this.areas.find((x) => x.start <= at && at < x.end);
-      if (a === undefined || (a.flags & flags) !== flags) break;
+      if (a === undefined || ((mapped ? this.mapped(a.flags) : a.flags) & flags) !== flags) break;
       at = a.end;
     }
     return Math.min(at, end) - start;
   }
 
   /** axmm's check_region_access: every byte in such areas; an empty range needs its start in one. */
-  covered(start: number, len: number, flags: number): boolean {
+  covered(start: number, len: number, flags: number, mapped = false): boolean {
     if (len === 0) {
       const a = this.areas.find((x) => x.start <= start && start < x.end);
-      return a !== undefined && (a.flags & flags) === flags;
+      return a !== undefined && ((mapped ? this.mapped(a.flags) : a.flags) & flags) === flags;
     }
-    return this.prefix(start, len, flags) === len;
+    return this.prefix(start, len, flags, mapped) === len;
   }
 }
 
@@ -319,7 +331,7 @@ function run(op: Op, sp: AddrSpace, model: Model): Outcome {
         out.notCopied = copyToUser(sp, op.ptr, data);
         assert.equal(
           out.notCopied,
-          len - (valid && len <= ADDR_END - addr ? model.prefix(addr, len, userW) : 0),
+          len - (valid && len <= ADDR_END - addr ? model.prefix(addr, len, userW, true) : 0),
         );
         break;
       }
@@ -328,7 +340,7 @@ function run(op: Op, sp: AddrSpace, model: Model): Outcome {
         const len = Math.min(n ?? 0, 3 * K4);
         const dst = new Uint8Array(len).fill(0xa5);
         out.notCopied = copyFromUser(sp, dst, op.ptr);
-        const ok = valid && len <= ADDR_END - addr ? model.prefix(addr, len, U | R) : 0;
+        const ok = valid && len <= ADDR_END - addr ? model.prefix(addr, len, U | R, true) : 0;
         assert.equal(out.notCopied, len - ok);
         assert.ok(
           dst.subarray(ok).every((b) => b === 0),
@@ -346,7 +358,7 @@ function run(op: Op, sp: AddrSpace, model: Model): Outcome {
         if (n !== undefined) {
           assert.equal(
             out.notCopied,
-            len - (valid && len <= ADDR_END - addr ? model.prefix(addr, len, userW) : 0),
+            len - (valid && len <= ADDR_END - addr ? model.prefix(addr, len, userW, true) : 0),
           );
         }
         break;
@@ -355,14 +367,14 @@ function run(op: Op, sp: AddrSpace, model: Model): Outcome {
         const l = LAYOUTS[op.layout];
         const v = sampleValue(l, op.seed);
         out.write = { start: addr ?? -1, len: l.size, flags: userW };
-        out.expectOk = valid && l.size <= ADDR_END - addr && model.covered(addr, l.size, userW);
+        out.expectOk = valid && l.size <= ADDR_END - addr && model.covered(addr, l.size, userW, true);
         out.expectBytes = encodeToBytes(l, v);
         writeVal(sp, op.ptr, l, v);
         break;
       }
       case 'readVal': {
         const l = LAYOUTS[op.layout];
-        out.expectOk = valid && l.size <= ADDR_END - addr && model.covered(addr, l.size, U | R);
+        out.expectOk = valid && l.size <= ADDR_END - addr && model.covered(addr, l.size, U | R, true);
         const v = readVal(sp, op.ptr, l);
         out.readBack = { start: addr!, bytes: encodeToBytes(l, v), mask: fieldMask(l, v) };
         break;
@@ -379,7 +391,7 @@ function run(op: Op, sp: AddrSpace, model: Model): Outcome {
         const rmw = op.kind !== 0;
         const flags = rmw ? U | R | W : U | R;
         out.write = { start: addr ?? -1, len: 4, flags };
-        out.expectOk = valid && addr % 4 === 0 && model.covered(addr, 4, flags);
+        out.expectOk = valid && addr % 4 === 0 && model.covered(addr, 4, flags, true);
         const ops = ['set', 'add', 'or', 'andn', 'xor'] as const;
         if (op.kind === 0) atomicLoadU32(sp, op.ptr);
         else if (op.kind === 1) atomicSwapU32(sp, op.ptr, op.seed);
@@ -419,7 +431,11 @@ function check(
   for (const a of diff) {
     assert.ok(a >= start && a < start + len, `byte ${a.toString(16)} outside the written range: ${ctx}`);
     const area = model.areas.find((x) => x.start <= a && a < x.end)!;
-    assert.equal(area.flags & flags, flags, `byte ${a.toString(16)} in an area without ${flags}: ${ctx}`);
+    assert.equal(
+      model.mapped(area.flags) & flags,
+      flags,
+      `byte ${a.toString(16)} in an area without ${flags}: ${ctx}`,
+    );
   }
   if (o.expectBytes !== undefined && o.error === null && op.t !== 'atomic') {
     const n = Math.min(len, o.expectBytes.length);

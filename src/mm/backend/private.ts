@@ -29,8 +29,8 @@ export abstract class PrivateBackend implements Backend {
   protectPages(host: BackendHost, start: number, end: number, flags: MappingFlags): void {
     host.pt.forEachMapped(start, end - start, (v, p) => {
       // A frame still shared copy-on-write stays read-only until written.
-      const pte = isSharedFrame(host, p) ? flags & ~MappingFlags.WRITE : flags;
-      host.pt.protect(v, host.pteFlags(pte));
+      const pte = host.pteFlags(flags);
+      host.pt.protect(v, isSharedFrame(host, p) ? pte & ~MappingFlags.WRITE : pte);
     });
   }
 
