@@ -70,7 +70,8 @@ const UR = USER | READ;
 const B = 0x10_0000;
 const RW = B; // page 0: RW
 const NONE1 = B + PG; // page 1: PROT_NONE, here a hole
-const RO = B + 2 * PG; // page 2: read-only; page 3: hole
+const RO = B + 2 * PG; // page 2: read-only
+const WO = B + 3 * PG; // page 3: write-only, lazy
 const STR = B + 4 * PG; // pages 4..5: RW; page 6: hole
 const STR_END = B + 6 * PG;
 const BIG = B + 7 * PG; // pages 7..40: RW; page 41: hole
@@ -102,6 +103,7 @@ function buildSpace(): AddrSpace {
   // Lazily allocated, as anonymous memory is; the kernel's fault handler fills the pages.
   as.mapAlloc(RW, PG, URW, false);
   as.mapAlloc(RO, PG, UR, false);
+  as.mapAlloc(WO, PG, MappingFlags.USER | MappingFlags.WRITE, false);
   as.mapAlloc(STR, 2 * PG, URW, false);
   as.mapAlloc(BIG, BIG_PAGES * PG, URW, false);
   // The read-only page: MISSING, zeros (a futex word of 0 at RO + 64), and EXE at RO + 128.
@@ -491,6 +493,8 @@ const CASES: Record<string, () => number> = {
   write_pipe_from_prot_none: () => pipeWrite(pipeHolding(0), ubuf(NONE1, 16)),
   write_pipe_zero_bytes_from_prot_none: () => pipeWrite(pipeHolding(0), ubuf(NONE1, 0)),
   write_pipe_from_read_only: () => pipeWrite(pipeHolding(0), ubuf(RO, 16)),
+  write_pipe_from_write_only: () => pipeWrite(pipeHolding(0), ubuf(WO, 16)),
+  read_pipe_into_write_only: () => pipeRead(pipeHolding(16), ubuf(WO + 64, 16)),
   write_devnull_from_prot_none: () => devNullWrite(ubuf(NONE1, 16)),
   open_empty: () => {
     put(RW + 1024, new Uint8Array(1));
@@ -553,6 +557,7 @@ const CASES: Record<string, () => number> = {
     return 0;
   },
   futex_wait_misaligned: () => futexWait(RW + 514, 7),
+  futex_wait_write_only_value_differs: () => futexWait(WO + 128, 1),
   futex_wait_prot_none: () => futexWait(NONE1, 0),
   futex_wait_value_differs: () => {
     putU32(WORD, 7);
