@@ -140,7 +140,8 @@ abstract class UserPointer<T> {
     this.addr = addrOf(addr);
   }
 
-  protected abstract readonly flags: MappingFlags;
+  /** The access flags the checks need (a prototype getter: no per-pointer field to define). */
+  protected abstract get flags(): MappingFlags;
 
   /** The address; `EFAULT` when the value is not an address at all (NaN, negative, ≥ 2^53). */
   address(): VirtAddr {
@@ -250,7 +251,9 @@ abstract class UserPointer<T> {
 
 /** A pointer to a `T` that kernel code only reads (access flags READ). */
 export class UserConstPtr<T> extends UserPointer<T> {
-  protected readonly flags = READ;
+  protected get flags(): MappingFlags {
+    return READ;
+  }
 
   /** A checked read-only reference (axptr's `get`). */
   get(provider: AddrSpaceProvider): UserConstRef<T> {
@@ -281,7 +284,9 @@ export class UserConstPtr<T> extends UserPointer<T> {
 
 /** A pointer to a `T` that kernel code reads and writes (access flags READ | WRITE). */
 export class UserPtr<T> extends UserPointer<T> {
-  protected readonly flags = READ_WRITE;
+  protected get flags(): MappingFlags {
+    return READ_WRITE;
+  }
 
   /** A checked reference (axptr's `get`: READ | WRITE checked). */
   get(provider: AddrSpaceProvider): UserRef<T> {
