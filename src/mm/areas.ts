@@ -33,7 +33,7 @@ export class MemoryArea {
   }
 }
 
-const CHUNK_MAX = 256;
+const CHUNK_MAX = 64;
 
 /** Areas sorted by start address. */
 export class AreaSet {
@@ -137,6 +137,23 @@ export class AreaSet {
     c.splice(i, 1);
     this.count--;
     if (c.length === 0) this.chunks.splice(ci, 1);
+    return true;
+  }
+
+  /**
+   * Puts `replacement` where `area` is (the same object as stored; both must
+   * start at the same address, and `replacement` must overlap no other
+   * area): a merge or a resize without moving the others.
+   */
+  replace(area: MemoryArea, replacement: MemoryArea): boolean {
+    if (replacement.start !== area.start) return false;
+    const ci = this.chunkFor(area.start);
+    if (ci < 0) return false;
+    const c = this.chunks[ci];
+    const i = upperBound(c, area.start) - 1;
+    if (i < 0 || c[i] !== area) return false;
+    c[i] = replacement;
+    this.recent = null;
     return true;
   }
 

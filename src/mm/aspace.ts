@@ -841,16 +841,15 @@ export class AddrSpace implements AddrSpaceProvider, BackendHost {
     let merged = area;
     const prev = merged.start > this.base ? this.areas.find(merged.start - 1) : undefined;
     if (prev !== undefined && prev.flags === merged.flags && prev.backend.canMergeWith(merged.backend)) {
-      this.areas.remove(prev);
       this.areas.remove(merged);
-      merged = prev.slice(prev.start, merged.end);
-      this.areas.insert(merged);
+      const joined = prev.slice(prev.start, merged.end);
+      this.areas.replace(prev, joined);
+      merged = joined;
     }
     const next = this.areas.find(merged.end);
     if (next !== undefined && next.flags === merged.flags && merged.backend.canMergeWith(next.backend)) {
       this.areas.remove(next);
-      this.areas.remove(merged);
-      this.areas.insert(merged.slice(merged.start, next.end));
+      this.areas.replace(merged, merged.slice(merged.start, next.end));
     }
   }
 
