@@ -75,6 +75,7 @@ import {
 import { AreaSet, MemoryArea } from './areas.js';
 import {
   AnonBackend,
+  type Backend,
   type BackendHost,
   FileBackend,
   isSharedFrame,
@@ -350,10 +351,7 @@ export class AddrSpace implements AddrSpaceProvider, BackendHost {
     offset: number,
     unmapOverlap = false,
   ): void {
-    this.validateRegion(start, size);
-    this.validateOffset(offset);
-    if (unmapOverlap) this.unmap(start, size);
-    this.insertArea(new MemoryArea(start, start + size, flags, FileBackend.at(source, start, offset)));
+    this.mapObject(start, size, flags, FileBackend.at(source, start, offset), offset, unmapOverlap);
   }
 
   /**
@@ -370,10 +368,24 @@ export class AddrSpace implements AddrSpaceProvider, BackendHost {
     offset: number,
     unmapOverlap = false,
   ): void {
+    this.mapObject(start, size, flags, SharedBackend.at(source, start, offset), offset, unmapOverlap);
+  }
+
+  /** The common part of {@link mapFile} and {@link mapShared}. */
+  private mapObject(
+    start: number,
+    size: number,
+    flags: MappingFlags,
+    backend: Backend,
+    offset: number,
+    unmapOverlap: boolean,
+  ): void {
     this.validateRegion(start, size);
-    this.validateOffset(offset);
+    if (!Number.isSafeInteger(offset) || offset < 0 || !isAligned4K(offset)) {
+      throw new LinuxError(Errno.EINVAL, `file offset ${hex(offset)} not page-aligned`);
+    }
     if (unmapOverlap) this.unmap(start, size);
-    this.insertArea(new MemoryArea(start, start + size, flags, SharedBackend.at(source, start, offset)));
+    this.insertArea(new MemoryArea(start, start + size, flags, backend));
   }
 
   /**
@@ -807,12 +819,6 @@ export class AddrSpace implements AddrSpaceProvider, BackendHost {
       throw new LinuxError(Errno.EINVAL, `region ${hex(start)}+${hex(size)} not aligned`);
     }
     if (this.destroyed) throw new Error('address space used after destroy()');
-  }
-
-  private validateOffset(offset: number): void {
-    if (!Number.isSafeInteger(offset) || offset < 0 || !isAligned4K(offset)) {
-      throw new LinuxError(Errno.EINVAL, `file offset ${hex(offset)} not page-aligned`);
-    }
   }
 
   private insertArea(area: MemoryArea): void {
