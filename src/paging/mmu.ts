@@ -204,14 +204,37 @@ export class Mmu {
    */
   translate(vaddr: number, access: Access, privilege: Privilege): number | PageFault {
     const off = this.lookup(vaddr, access, privilege);
-    return off >= 0 ? off + this.memBase : this.pendingFault!;
+    return off >= 0 ? off + this.memBase : this.lastFault();
   }
 
-  // The fault of the last failed lookup (set only on failure).
-  private pendingFault: PageFault | null = null;
+  /**
+   * The memory index of `vaddr` for `access` in `privilege` mode, or -1 when
+   * the access faults ({@link faultReason} then says why). The TLB fill of a
+   * CPU that tests hits inline: no trap handler, no exception, no
+   * allocation. Counts a miss and fills the TLB as any walk does.
+   */
+  lookupIndex(vaddr: number, access: Access, privilege: Privilege): number {
+    return this.lookup(vaddr, access, privilege);
+  }
+
+  /** Why the last failed lookup failed. */
+  get faultReason(): PageFaultReason {
+    return this.faultWhy;
+  }
+
+  /** The last failed lookup as a {@link PageFault} value. */
+  lastFault(): PageFault {
+    return new PageFault(this.faultVaddr, this.faultAccess, this.faultPrivilege, this.faultWhy);
+  }
+
+  // The last failed lookup (set only on failure; kept as fields so that failing allocates nothing).
+  private faultVaddr = 0;
+  private faultAccess: Access = Access.Read;
+  private faultPrivilege: Privilege = Privilege.User;
+  private faultWhy: PageFaultReason = 'not-present';
 
   /**
-   * Index into the memory views of `vaddr`, or -1 with `pendingFault` set.
+   * Index into the memory views of `vaddr`, or -1 with the fault recorded.
    * The hot path: a TLB hit is a tag compare and a mode test.
    */
   private lookup(vaddr: number, access: Access, privilege: Privilege): number {
@@ -283,7 +306,10 @@ export class Mmu {
 
   private fault(vaddr: number, access: Access, privilege: Privilege, reason: PageFaultReason): number {
     this.faults++;
-    this.pendingFault = new PageFault(vaddr, access, privilege, reason);
+    this.faultVaddr = vaddr;
+    this.faultAccess = access;
+    this.faultPrivilege = privilege;
+    this.faultWhy = reason;
     return -1;
   }
 
@@ -291,7 +317,7 @@ export class Mmu {
   private resolve(vaddr: number, access: Access, privilege: Privilege, done = 0): number {
     let off = this.lookup(vaddr, access, privilege);
     for (let tries = 0; off < 0; tries++) {
-      const fault = this.pendingFault!;
+      const fault = this.lastFault();
       if (
         fault.reason === 'bus-error' ||
         tries >= MAX_FIXUPS ||

@@ -1,0 +1,1149 @@
+/**
+ * The RISC-V hart in user mode: RV64I with M, A, C, Zicsr, Zifencei, Zba,
+ * Zbb and Zbs (F and D come with the floating-point work).
+ *
+ * Registers are two `Int32Array`s of halves (`x` low, `xh` high), so 64-bit
+ * values never become `bigint`. Every fetch, load and store translates in
+ * user mode through the MMU of the paging layer: a TLB hit is tested inline
+ * (tag compare and mode bits on the MMU's typed arrays); a miss calls
+ * `Mmu.lookupIndex`, which walks, fills and answers an index or -1 without
+ * throwing or allocating.
+ *
+ * `run(budget)` executes until a trap or until `budget` instructions have
+ * retired, and answers the RISC-V exception cause (`Cause`) or
+ * `BUDGET_SPENT`. On a trap, `pc` is the trapping instruction and `tval`
+ * holds the faulting address or the instruction bits, as `stval` would; the
+ * instruction did nothing, so after the kernel fixes a page fault it
+ * restarts. An `ecall` leaves `pc` at the `ecall`: the kernel answers the
+ * system call and calls {@link Hart.completeEcall}. Trapping instructions do
+ * not retire (`instret` counts only completed instructions, as hardware's).
+ */
+import { Access, type Mmu, MODE_USER, Privilege } from '../paging/index.js';
+import { expandCompressed } from './compressed.js';
+import { clz64, ctz32, div64, divu64, lt64, ltu64, mul64, mulh64, popcount32 } from './int64.js';
+
+/** RISC-V exception causes (the privileged spec's `scause` values) a user hart raises. */
+export const Cause = {
+  InstructionMisaligned: 0,
+  InstructionAccessFault: 1,
+  IllegalInstruction: 2,
+  Breakpoint: 3,
+  LoadMisaligned: 4,
+  LoadAccessFault: 5,
+  StoreMisaligned: 6,
+  StoreAccessFault: 7,
+  UserEcall: 8,
+  InstructionPageFault: 12,
+  LoadPageFault: 13,
+  StorePageFault: 15,
+} as const;
+export type Cause = (typeof Cause)[keyof typeof Cause];
+
+/** What `run` answers when the budget is spent without a trap. */
+export const BUDGET_SPENT = -1;
+
+const TWO32 = 4294967296;
+/** Addresses at or above this are beyond every user space (2^53: the walker refuses them anyway). */
+const ADDR_LIMIT = 2 ** 53;
+
+export interface HartOptions {
+  /** Cycles per `time` tick: `time` reads instret / this (default 1, a 1 GHz-like clock is the kernel's business). */
+  timeDivisor?: number;
+}
+
+export class Hart {
+  /** Low halves of x0..x31. */
+  readonly x = new Int32Array(32);
+  /** High halves of x0..x31. */
+  readonly xh = new Int32Array(32);
+  /** Floating-point registers as raw 64-bit patterns (low, high halves); used by F/D. */
+  readonly f = new Int32Array(32);
+  readonly fh = new Int32Array(32);
+  pc = 0;
+  /** Instructions retired. */
+  instret = 0;
+  /** fcsr's parts. */
+  fflags = 0;
+  frm = 0;
+  /** The trap's `stval`: the faulting address (64-bit, as halves) or the instruction bits. */
+  tvalLo = 0;
+  tvalHi = 0;
+
+  private readonly mmu: Mmu;
+  private readonly bytes: Uint8Array;
+  private readonly view: DataView;
+  private readonly mask: number;
+  private readonly tagR: Float64Array;
+  private readonly offR: Uint32Array;
+  private readonly modeR: Uint8Array;
+  private readonly tagW: Float64Array;
+  private readonly offW: Uint32Array;
+  private readonly modeW: Uint8Array;
+  private readonly tagX: Float64Array;
+  private readonly offX: Uint32Array;
+  private readonly modeX: Uint8Array;
+  private readonly out = new Int32Array(4);
+  // The LR/SC reservation: the reserved address, or -1.
+  private reserved = -1;
+  // Set by a failed translation: the cause to report.
+  private faultCause = 0;
+
+  constructor(mmu: Mmu) {
+    this.mmu = mmu;
+    this.bytes = mmu.mem.bytes;
+    this.view = mmu.mem.view;
+    this.mask = mmu.tlbEntries - 1;
+    this.tagR = mmu.tlbR.tag;
+    this.offR = mmu.tlbR.off;
+    this.modeR = mmu.tlbR.modes;
+    this.tagW = mmu.tlbW.tag;
+    this.offW = mmu.tlbW.off;
+    this.modeW = mmu.tlbW.modes;
+    this.tagX = mmu.tlbX.tag;
+    this.offX = mmu.tlbX.off;
+    this.modeX = mmu.tlbX.modes;
+  }
+
+  /** The trap value as an unsigned 64-bit number. */
+  get tval(): bigint {
+    return (BigInt(this.tvalHi >>> 0) << 32n) | BigInt(this.tvalLo >>> 0);
+  }
+
+  /** Register `i` as a signed 64-bit value. */
+  getReg(i: number): bigint {
+    return (BigInt(this.xh[i]) << 32n) | BigInt(this.x[i] >>> 0);
+  }
+
+  /** Sets register `i` (x0 stays zero). */
+  setReg(i: number, v: bigint | number): void {
+    if (i === 0) return;
+    const b = BigInt.asUintN(64, BigInt(v));
+    this.x[i] = Number(b & 0xffff_ffffn) | 0;
+    this.xh[i] = Number(b >> 32n) | 0;
+  }
+
+  /** After the kernel served the `ecall` at `pc`: the next instruction runs. */
+  completeEcall(): void {
+    this.pc += 4;
+  }
+
+  /** Breaks the LR/SC reservation (a context switch, or a store by another hart to the reserved word). */
+  breakReservation(): void {
+    this.reserved = -1;
+  }
+
+  /** Runs until a trap or until `budget` instructions retired; answers the cause or {@link BUDGET_SPENT}. */
+  run(budget: number): number {
+    const x = this.x;
+    const xh = this.xh;
+    const out = this.out;
+    let pc = this.pc;
+    let done = 0;
+    let result: number = BUDGET_SPENT;
+    try {
+      while (done < budget) {
+        // ---- fetch (inline TLB hit on the execute set) ----
+        if (!(pc >= 0 && pc < ADDR_LIMIT)) {
+          // A jump beyond every user address: tval already holds the exact target (addrOf).
+          result = Cause.InstructionPageFault;
+          break;
+        }
+        let off = this.fetchIndex(pc);
+        if (off < 0) {
+          this.setTval(pc);
+          result = this.faultCause;
+          break;
+        }
+        let inst = this.bytes[off] | (this.bytes[off + 1] << 8);
+        let ilen = 4;
+        if ((inst & 3) !== 3) {
+          ilen = 2;
+          const parcel = inst;
+          inst = expandCompressed(parcel);
+          if (inst === 0) {
+            this.tvalLo = parcel;
+            this.tvalHi = 0;
+            result = Cause.IllegalInstruction;
+            break;
+          }
+        } else if (pc % 4096 <= 4092) {
+          inst = (inst | (this.bytes[off + 2] << 16) | (this.bytes[off + 3] << 24)) >>> 0;
+        } else {
+          // The upper parcel is on the next page.
+          off = this.fetchIndex(pc + 2);
+          if (off < 0) {
+            this.setTval(pc + 2);
+            result = this.faultCause;
+            break;
+          }
+          inst = (inst | (this.bytes[off] << 16) | (this.bytes[off + 1] << 24)) >>> 0;
+        }
+
+        const opcode = inst & 0x7f;
+        const rd = (inst >>> 7) & 31;
+        const f3 = (inst >>> 12) & 7;
+        const rs1 = (inst >>> 15) & 31;
+        const rs2 = (inst >>> 20) & 31;
+        const f7 = inst >>> 25;
+        let next = pc + ilen;
+        // The result to write to rd (when `write` is set).
+        let lo = 0;
+        let hi = 0;
+        let write = true;
+
+        switch (opcode) {
+          case 0x37: // LUI
+            lo = inst & 0xfffff000;
+            hi = lo >> 31;
+            break;
+          case 0x17: {
+            // AUIPC
+            const v = pc + ((inst & 0xfffff000) | 0);
+            lo = (v % TWO32) | 0;
+            hi = Math.floor(v / TWO32) | 0;
+            break;
+          }
+          case 0x6f: {
+            // JAL
+            const imm =
+              ((inst >> 31) << 20) |
+              (((inst >>> 21) & 0x3ff) << 1) |
+              (((inst >>> 20) & 1) << 11) |
+              (((inst >>> 12) & 0xff) << 12) |
+              0;
+            lo = (next % TWO32) | 0;
+            hi = Math.floor(next / TWO32) | 0;
+            next = pc + imm;
+            break;
+          }
+          case 0x67: {
+            // JALR
+            if (f3 !== 0) {
+              result = this.illegal(inst);
+              break;
+            }
+            const t = this.addrOf(rs1, inst >> 20);
+            lo = (next % TWO32) | 0;
+            hi = Math.floor(next / TWO32) | 0;
+            // Bit 0 cleared; a target that is no user address makes the next fetch fault.
+            next = t < 0 ? -1 : t - (t % 2);
+            break;
+          }
+          case 0x63: {
+            // BRANCH
+            write = false;
+            const alo = x[rs1];
+            const ahi = xh[rs1];
+            const blo = x[rs2];
+            const bhi = xh[rs2];
+            let take: boolean;
+            switch (f3) {
+              case 0:
+                take = alo === blo && ahi === bhi;
+                break;
+              case 1:
+                take = alo !== blo || ahi !== bhi;
+                break;
+              case 4:
+                take = lt64(alo, ahi, blo, bhi);
+                break;
+              case 5:
+                take = !lt64(alo, ahi, blo, bhi);
+                break;
+              case 6:
+                take = ltu64(alo, ahi, blo, bhi);
+                break;
+              case 7:
+                take = !ltu64(alo, ahi, blo, bhi);
+                break;
+              default:
+                result = this.illegal(inst);
+                take = false;
+            }
+            if (result !== BUDGET_SPENT) break;
+            if (take) {
+              const imm =
+                ((inst >> 31) << 12) |
+                (((inst >>> 25) & 0x3f) << 5) |
+                (((inst >>> 8) & 0xf) << 1) |
+                (((inst >>> 7) & 1) << 11) |
+                0;
+              next = pc + imm;
+            }
+            break;
+          }
+          case 0x03: {
+            // LOAD
+            const a = this.addrOf(rs1, inst >> 20);
+            const size = f3 === 3 ? 8 : 1 << (f3 & 3);
+            if (f3 === 7) {
+              result = this.illegal(inst);
+              break;
+            }
+            if (a < 0 || a % 4096 > 4096 - size) {
+              // Not a user address, or it crosses a page: bytes one by one (all translated first).
+              if (!this.loadSlow(a, size, f3 >= 4)) {
+                result = this.faultCause;
+                break;
+              }
+              lo = out[0];
+              hi = out[1];
+              break;
+            }
+            const o = this.readIndex(a);
+            if (o < 0) {
+              result = this.faultCause;
+              break;
+            }
+            const view = this.view;
+            switch (f3) {
+              case 0:
+                lo = view.getInt8(o);
+                hi = lo >> 31;
+                break;
+              case 1:
+                lo = view.getInt16(o, true);
+                hi = lo >> 31;
+                break;
+              case 2:
+                lo = view.getInt32(o, true);
+                hi = lo >> 31;
+                break;
+              case 3:
+                lo = view.getInt32(o, true);
+                hi = view.getInt32(o + 4, true);
+                break;
+              case 4:
+                lo = view.getUint8(o);
+                break;
+              case 5:
+                lo = view.getUint16(o, true);
+                break;
+              default:
+                lo = view.getInt32(o, true);
+                break;
+            }
+            break;
+          }
+          case 0x23: {
+            // STORE
+            write = false;
+            if (f3 > 3) {
+              result = this.illegal(inst);
+              break;
+            }
+            const imm = ((inst >> 25) << 5) | ((inst >>> 7) & 31);
+            const a = this.addrOf(rs1, imm);
+            const size = 1 << f3;
+            if (a < 0 || a % 4096 > 4096 - size) {
+              if (!this.storeSlow(a, size, x[rs2], xh[rs2])) result = this.faultCause;
+              break;
+            }
+            const o = this.writeIndex(a);
+            if (o < 0) {
+              result = this.faultCause;
+              break;
+            }
+            // A store to the reserved doubleword breaks an LR/SC reservation.
+            if (this.reserved !== -1 && Math.floor(a / 8) === Math.floor(this.reserved / 8))
+              this.reserved = -1;
+            const view = this.view;
+            if (f3 === 0) view.setInt8(o, x[rs2]);
+            else if (f3 === 1) view.setInt16(o, x[rs2], true);
+            else if (f3 === 2) view.setInt32(o, x[rs2], true);
+            else {
+              view.setInt32(o, x[rs2], true);
+              view.setInt32(o + 4, xh[rs2], true);
+            }
+            break;
+          }
+          case 0x13: {
+            // OP-IMM
+            const imm = inst >> 20;
+            const alo = x[rs1];
+            const ahi = xh[rs1];
+            const shamt = (inst >>> 20) & 63;
+            switch (f3) {
+              case 0: {
+                // ADDI: the unsigned low half plus the signed immediate carries -1, 0 or 1 into the high half
+                const s = (alo >>> 0) + imm;
+                lo = s | 0;
+                hi = (ahi + Math.floor(s / TWO32)) | 0;
+                break;
+              }
+              case 2: // SLTI
+                lo = lt64(alo, ahi, imm, imm >> 31) ? 1 : 0;
+                break;
+              case 3: // SLTIU
+                lo = ltu64(alo, ahi, imm, imm >> 31) ? 1 : 0;
+                break;
+              case 4: // XORI
+                lo = alo ^ imm;
+                hi = ahi ^ (imm >> 31);
+                break;
+              case 6: // ORI
+                lo = alo | imm;
+                hi = ahi | (imm >> 31);
+                break;
+              case 7: // ANDI
+                lo = alo & imm;
+                hi = ahi & (imm >> 31);
+                break;
+              case 1: {
+                const top = inst >>> 26; // imm[11:6]
+                if (top === 0) {
+                  // SLLI
+                  this.shl(alo, ahi, shamt);
+                } else if (top === 0x0a) {
+                  // BSETI
+                  this.bitOp(alo, ahi, shamt, 1);
+                } else if (top === 0x12) {
+                  // BCLRI
+                  this.bitOp(alo, ahi, shamt, 0);
+                } else if (top === 0x1a) {
+                  // BINVI
+                  this.bitOp(alo, ahi, shamt, 2);
+                } else if (inst >>> 20 === 0x600) {
+                  // CLZ
+                  out[0] = clz64(alo, ahi);
+                  out[1] = 0;
+                } else if (inst >>> 20 === 0x601) {
+                  // CTZ
+                  out[0] = alo !== 0 ? ctz32(alo) : 32 + ctz32(ahi);
+                  out[1] = 0;
+                } else if (inst >>> 20 === 0x602) {
+                  // CPOP
+                  out[0] = popcount32(alo) + popcount32(ahi);
+                  out[1] = 0;
+                } else if (inst >>> 20 === 0x604) {
+                  // SEXT.B
+                  out[0] = (alo << 24) >> 24;
+                  out[1] = out[0] >> 31;
+                } else if (inst >>> 20 === 0x605) {
+                  // SEXT.H
+                  out[0] = (alo << 16) >> 16;
+                  out[1] = out[0] >> 31;
+                } else {
+                  result = this.illegal(inst);
+                  break;
+                }
+                lo = out[0];
+                hi = out[1];
+                break;
+              }
+              default: {
+                // 5: SRLI, SRAI, RORI, ORC.B, REV8, BEXTI
+                const top = inst >>> 26;
+                if (top === 0) this.shr(alo, ahi, shamt, false);
+                else if (top === 0x10) this.shr(alo, ahi, shamt, true);
+                else if (top === 0x18) this.ror(alo, ahi, shamt);
+                else if (top === 0x12) {
+                  // BEXTI
+                  out[0] = (shamt >= 32 ? ahi >>> (shamt - 32) : alo >>> shamt) & 1;
+                  out[1] = 0;
+                } else if (inst >>> 20 === 0x287) {
+                  // ORC.B
+                  out[0] = orcb(alo);
+                  out[1] = orcb(ahi);
+                } else if (inst >>> 20 === 0x6b8) {
+                  // REV8
+                  out[0] = bswap(ahi);
+                  out[1] = bswap(alo);
+                } else {
+                  result = this.illegal(inst);
+                  break;
+                }
+                lo = out[0];
+                hi = out[1];
+              }
+            }
+            break;
+          }
+          case 0x1b: {
+            // OP-IMM-32
+            const alo = x[rs1];
+            const shamt = (inst >>> 20) & 31;
+            const top = inst >>> 25;
+            if (f3 === 0) {
+              lo = (alo + (inst >> 20)) | 0; // ADDIW
+            } else if (f3 === 1 && top === 0) {
+              lo = alo << shamt; // SLLIW
+            } else if (f3 === 1 && inst >>> 26 === 0x02) {
+              // SLLI.UW (Zba): zero-extend the low word, then shift by a 6-bit amount
+              this.shl(alo, 0, (inst >>> 20) & 63);
+              lo = out[0];
+              hi = out[1];
+              break;
+            } else if (f3 === 1 && inst >>> 20 === 0x600) {
+              lo = Math.clz32(alo); // CLZW
+            } else if (f3 === 1 && inst >>> 20 === 0x601) {
+              lo = ctz32(alo); // CTZW
+            } else if (f3 === 1 && inst >>> 20 === 0x602) {
+              lo = popcount32(alo); // CPOPW
+            } else if (f3 === 5 && top === 0) {
+              lo = (alo >>> shamt) | 0; // SRLIW
+            } else if (f3 === 5 && top === 0x20) {
+              lo = alo >> shamt; // SRAIW
+            } else if (f3 === 5 && top === 0x30) {
+              lo = shamt === 0 ? alo : (alo >>> shamt) | (alo << (32 - shamt)); // RORIW
+            } else {
+              result = this.illegal(inst);
+              break;
+            }
+            hi = lo >> 31;
+            break;
+          }
+          case 0x33: {
+            // OP
+            const alo = x[rs1];
+            const ahi = xh[rs1];
+            const blo = x[rs2];
+            const bhi = xh[rs2];
+            if (!this.op64(f7, f3, alo, ahi, blo, bhi)) {
+              result = this.illegal(inst);
+              break;
+            }
+            lo = out[0];
+            hi = out[1];
+            break;
+          }
+          case 0x3b: {
+            // OP-32
+            if (!this.op32(f7, f3, x[rs1], xh[rs1], x[rs2], xh[rs2], rs2)) {
+              result = this.illegal(inst);
+              break;
+            }
+            lo = out[0];
+            hi = out[1];
+            break;
+          }
+          case 0x0f: // MISC-MEM: FENCE (a no-op for one hart's view), FENCE.I
+            write = false;
+            if (f3 > 1) result = this.illegal(inst);
+            break;
+          case 0x73: {
+            // SYSTEM
+            if (f3 === 0) {
+              write = false;
+              if (inst === 0x00000073) result = Cause.UserEcall;
+              else if (inst === 0x00100073) {
+                this.tvalLo = (pc % TWO32) | 0;
+                this.tvalHi = Math.floor(pc / TWO32) | 0;
+                result = Cause.Breakpoint;
+              } else result = this.illegal(inst);
+              break;
+            }
+            const csr = inst >>> 20;
+            const old = this.readCsr(csr, done);
+            const oldHi = out[1];
+            if (old === undefined || f3 === 4) {
+              result = this.illegal(inst);
+              break;
+            }
+            // The operand: a register, or (f3 >= 5) the 5-bit immediate in rs1.
+            const srcLo = f3 >= 5 ? rs1 : x[rs1];
+            const srcHi = f3 >= 5 ? 0 : xh[rs1];
+            const op = f3 & 3; // 1 = write, 2 = set, 3 = clear
+            const writes = op === 1 || rs1 !== 0;
+            if (writes) {
+              let nlo = srcLo;
+              let nhi = srcHi;
+              if (op === 2) {
+                nlo = old | srcLo;
+                nhi = oldHi | srcHi;
+              } else if (op === 3) {
+                nlo = old & ~srcLo;
+                nhi = oldHi & ~srcHi;
+              }
+              if (!this.writeCsr(csr, nlo, nhi)) {
+                result = this.illegal(inst);
+                break;
+              }
+            }
+            lo = old;
+            hi = oldHi;
+            break;
+          }
+          case 0x2f: {
+            // AMO (A extension)
+            if (!this.amo(inst, rd, f3, rs1, rs2)) {
+              result = this.faultCause;
+              break;
+            }
+            lo = out[0];
+            hi = out[1];
+            break;
+          }
+          default:
+            result = this.illegal(inst);
+        }
+        if (result !== BUDGET_SPENT) break;
+        if (write && rd !== 0) {
+          x[rd] = lo;
+          xh[rd] = hi;
+        }
+        pc = next;
+        done++;
+      }
+    } finally {
+      this.pc = pc;
+      this.instret += done;
+    }
+    return result;
+  }
+
+  // ---- translation -------------------------------------------------------
+
+  /** The memory index of `a` for a user fetch, or -1 with the fault cause recorded. */
+  private fetchIndex(a: number): number {
+    const vpn = Math.floor(a / 4096);
+    const i = vpn & this.mask;
+    if (this.tagX[i] === vpn && (this.modeX[i] & MODE_USER) !== 0) return this.offX[i] + (a - vpn * 4096);
+    return this.miss(a, Access.Execute);
+  }
+
+  private readIndex(a: number): number {
+    const vpn = Math.floor(a / 4096);
+    const i = vpn & this.mask;
+    if (this.tagR[i] === vpn && (this.modeR[i] & MODE_USER) !== 0) return this.offR[i] + (a - vpn * 4096);
+    return this.miss(a, Access.Read);
+  }
+
+  private writeIndex(a: number): number {
+    const vpn = Math.floor(a / 4096);
+    const i = vpn & this.mask;
+    if (this.tagW[i] === vpn && (this.modeW[i] & MODE_USER) !== 0) return this.offW[i] + (a - vpn * 4096);
+    return this.miss(a, Access.Write);
+  }
+
+  private miss(a: number, access: Access): number {
+    const off = this.mmu.lookupIndex(a, access, Privilege.User);
+    if (off < 0) this.faultCause = causeOf(access, this.mmu.faultReason === 'bus-error');
+    return off;
+  }
+
+  /**
+   * The address `x[rs1] + imm` as a number, with `tval` set to its exact
+   * 64-bit value; -1 when it is no user address (at or above 2^53, or
+   * "negative" as unsigned beyond 2^63), which the translation then refuses.
+   */
+  private addrOf(rs1: number, imm: number): number {
+    const s = (this.x[rs1] >>> 0) + imm;
+    const lo = s >>> 0;
+    const hi = (this.xh[rs1] + Math.floor(s / TWO32)) | 0;
+    this.tvalLo = lo | 0;
+    this.tvalHi = hi;
+    return hi >= 0 && hi < 0x200000 ? hi * TWO32 + lo : -1;
+  }
+
+  private setTval(a: number): void {
+    this.tvalLo = (a % TWO32) | 0;
+    this.tvalHi = Math.floor(a / TWO32) | 0;
+  }
+
+  /** A load of `size` bytes at any address, byte by byte; the value to out[0..1]. False on a fault. */
+  private loadSlow(a: number, size: number, unsigned: boolean): boolean {
+    if (a < 0) {
+      this.faultCause = Cause.LoadPageFault;
+      return false;
+    }
+    let lo = 0;
+    let hi = 0;
+    // Translate every byte before reading any, so the value is all-or-nothing.
+    const idx = [0, 0, 0, 0, 0, 0, 0, 0];
+    for (let k = 0; k < size; k++) {
+      const o = this.readIndex(a + k);
+      if (o < 0) {
+        this.setTval(a + k);
+        return false;
+      }
+      idx[k] = o;
+    }
+    for (let k = 0; k < size; k++) {
+      const b = this.bytes[idx[k]];
+      if (k < 4) lo |= b << (8 * k);
+      else hi |= b << (8 * (k - 4));
+    }
+    if (!unsigned && size < 8) {
+      const sh = 32 - 8 * Math.min(size, 4);
+      if (size < 4) lo = (lo << sh) >> sh;
+      hi = lo >> 31;
+    }
+    this.out[0] = lo | 0;
+    this.out[1] = hi | 0;
+    return true;
+  }
+
+  /** A store of `size` bytes at any address: every byte translated before any is written. */
+  private storeSlow(a: number, size: number, lo: number, hi: number): boolean {
+    if (a < 0) {
+      this.faultCause = Cause.StorePageFault;
+      return false;
+    }
+    const idx = [0, 0, 0, 0, 0, 0, 0, 0];
+    for (let k = 0; k < size; k++) {
+      const o = this.writeIndex(a + k);
+      if (o < 0) {
+        this.setTval(a + k);
+        return false;
+      }
+      idx[k] = o;
+    }
+    for (let k = 0; k < size; k++)
+      this.bytes[idx[k]] = (k < 4 ? lo >>> (8 * k) : hi >>> (8 * (k - 4))) & 0xff;
+    return true;
+  }
+
+  // ---- integer operations (results in out[0..1]) ------------------------
+
+  private shl(lo: number, hi: number, n: number): void {
+    if (n === 0) {
+      this.out[0] = lo;
+      this.out[1] = hi;
+    } else if (n < 32) {
+      this.out[0] = lo << n;
+      this.out[1] = (hi << n) | (lo >>> (32 - n));
+    } else {
+      this.out[0] = 0;
+      this.out[1] = lo << (n - 32);
+    }
+  }
+
+  private shr(lo: number, hi: number, n: number, arithmetic: boolean): void {
+    if (n === 0) {
+      this.out[0] = lo;
+      this.out[1] = hi;
+    } else if (n < 32) {
+      this.out[0] = (lo >>> n) | (hi << (32 - n));
+      this.out[1] = arithmetic ? hi >> n : hi >>> n;
+    } else {
+      this.out[0] = arithmetic ? hi >> (n - 32) : hi >>> (n - 32);
+      this.out[1] = arithmetic ? hi >> 31 : 0;
+    }
+  }
+
+  private ror(lo: number, hi: number, n: number): void {
+    if (n === 0) {
+      this.out[0] = lo;
+      this.out[1] = hi;
+      return;
+    }
+    if (n >= 32) {
+      const t = lo;
+      lo = hi;
+      hi = t;
+      n -= 32;
+      if (n === 0) {
+        this.out[0] = lo;
+        this.out[1] = hi;
+        return;
+      }
+    }
+    this.out[0] = (lo >>> n) | (hi << (32 - n));
+    this.out[1] = (hi >>> n) | (lo << (32 - n));
+  }
+
+  /** Bit `n` of (lo, hi): 0 clear, 1 set, 2 invert. */
+  private bitOp(lo: number, hi: number, n: number, op: number): void {
+    const m = 1 << (n & 31);
+    if (n < 32) lo = op === 0 ? lo & ~m : op === 1 ? lo | m : lo ^ m;
+    else hi = op === 0 ? hi & ~m : op === 1 ? hi | m : hi ^ m;
+    this.out[0] = lo;
+    this.out[1] = hi;
+  }
+
+  /** OP (register-register, 64-bit): RV64I, M, Zba, Zbb, Zbs. False for an illegal encoding. */
+  private op64(f7: number, f3: number, alo: number, ahi: number, blo: number, bhi: number): boolean {
+    const out = this.out;
+    if (f7 === 0 || f7 === 0x20) {
+      const sub = f7 === 0x20;
+      switch (f3) {
+        case 0:
+          if (sub) {
+            // SUB: borrow out of the low half
+            out[0] = (alo - blo) | 0;
+            out[1] = (ahi - bhi - (alo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+          } else add64(out, alo, ahi, blo, bhi);
+          return true;
+        case 1:
+          if (sub) return false;
+          this.shl(alo, ahi, blo & 63); // SLL
+          return true;
+        case 2:
+          if (sub) return false;
+          out[0] = lt64(alo, ahi, blo, bhi) ? 1 : 0; // SLT
+          out[1] = 0;
+          return true;
+        case 3:
+          if (sub) return false;
+          out[0] = ltu64(alo, ahi, blo, bhi) ? 1 : 0; // SLTU
+          out[1] = 0;
+          return true;
+        case 4:
+          out[0] = sub ? alo ^ ~blo : alo ^ blo; // XOR / XNOR
+          out[1] = sub ? ahi ^ ~bhi : ahi ^ bhi;
+          return true;
+        case 5:
+          this.shr(alo, ahi, blo & 63, sub); // SRL / SRA
+          return true;
+        case 6:
+          out[0] = sub ? alo | ~blo : alo | blo; // OR / ORN
+          out[1] = sub ? ahi | ~bhi : ahi | bhi;
+          return true;
+        default:
+          out[0] = sub ? alo & ~blo : alo & blo; // AND / ANDN
+          out[1] = sub ? ahi & ~bhi : ahi & bhi;
+          return true;
+      }
+    }
+    if (f7 === 1) return this.mulDiv64(f3, alo, ahi, blo, bhi);
+    if (f7 === 0x10) {
+      // Zba: SH1ADD, SH2ADD, SH3ADD
+      if (f3 !== 2 && f3 !== 4 && f3 !== 6) return false;
+      this.shl(alo, ahi, f3 >>> 1);
+      add64(out, out[0], out[1], blo, bhi);
+      return true;
+    }
+    if (f7 === 0x05) {
+      // Zbb: MIN, MINU, MAX, MAXU
+      let takeA: boolean;
+      if (f3 === 4) takeA = lt64(alo, ahi, blo, bhi);
+      else if (f3 === 5) takeA = ltu64(alo, ahi, blo, bhi);
+      else if (f3 === 6) takeA = !lt64(alo, ahi, blo, bhi);
+      else if (f3 === 7) takeA = !ltu64(alo, ahi, blo, bhi);
+      else return false;
+      out[0] = takeA ? alo : blo;
+      out[1] = takeA ? ahi : bhi;
+      return true;
+    }
+    if (f7 === 0x30) {
+      // Zbb: ROL, ROR
+      if (f3 === 1) this.ror(alo, ahi, (64 - (blo & 63)) & 63);
+      else if (f3 === 5) this.ror(alo, ahi, blo & 63);
+      else return false;
+      return true;
+    }
+    const n = blo & 63;
+    if (f7 === 0x14 && f3 === 1)
+      this.bitOp(alo, ahi, n, 1); // BSET
+    else if (f7 === 0x24 && f3 === 1)
+      this.bitOp(alo, ahi, n, 0); // BCLR
+    else if (f7 === 0x34 && f3 === 1)
+      this.bitOp(alo, ahi, n, 2); // BINV
+    else if (f7 === 0x24 && f3 === 5) {
+      out[0] = (n >= 32 ? ahi >>> (n - 32) : alo >>> n) & 1; // BEXT
+      out[1] = 0;
+    } else return false;
+    return true;
+  }
+
+  private mulDiv64(f3: number, alo: number, ahi: number, blo: number, bhi: number): boolean {
+    const out = this.out;
+    switch (f3) {
+      case 0:
+        mul64(out, alo, ahi, blo, bhi);
+        return true;
+      case 1:
+        mulh64(out, alo, ahi, blo, bhi, true, true);
+        return true;
+      case 2:
+        mulh64(out, alo, ahi, blo, bhi, true, false);
+        return true;
+      case 3:
+        mulh64(out, alo, ahi, blo, bhi, false, false);
+        return true;
+      case 4:
+      case 6: {
+        // DIV / REM: by zero gives -1 / the dividend; MIN / -1 gives MIN / 0
+        if (blo === 0 && bhi === 0) {
+          if (f3 === 4) out[0] = out[1] = -1;
+          else {
+            out[0] = alo;
+            out[1] = ahi;
+          }
+          return true;
+        }
+        if (alo === 0 && ahi === (0x80000000 | 0) && blo === -1 && bhi === -1) {
+          out[0] = f3 === 4 ? 0 : 0;
+          out[1] = f3 === 4 ? ahi : 0;
+          return true;
+        }
+        div64(out, alo, ahi, blo, bhi);
+        if (f3 === 6) {
+          out[0] = out[2];
+          out[1] = out[3];
+        }
+        return true;
+      }
+      default: {
+        // DIVU / REMU
+        if (blo === 0 && bhi === 0) {
+          if (f3 === 5) out[0] = out[1] = -1;
+          else {
+            out[0] = alo;
+            out[1] = ahi;
+          }
+          return true;
+        }
+        divu64(out, alo, ahi, blo, bhi);
+        if (f3 === 7) {
+          out[0] = out[2];
+          out[1] = out[3];
+        }
+        return true;
+      }
+    }
+  }
+
+  /** OP-32: the W forms, M's W forms, Zba's .UW forms, Zbb's ROLW / RORW / ZEXT.H. */
+  private op32(
+    f7: number,
+    f3: number,
+    alo: number,
+    ahi: number,
+    blo: number,
+    bhi: number,
+    rs2: number,
+  ): boolean {
+    const out = this.out;
+    let r: number;
+    if (f7 === 0 || f7 === 0x20) {
+      const sub = f7 === 0x20;
+      if (f3 === 0) r = sub ? (alo - blo) | 0 : (alo + blo) | 0;
+      else if (f3 === 1 && !sub) r = alo << (blo & 31);
+      else if (f3 === 5) r = sub ? alo >> (blo & 31) : (alo >>> (blo & 31)) | 0;
+      else return false;
+    } else if (f7 === 1) {
+      switch (f3) {
+        case 0:
+          r = Math.imul(alo, blo);
+          break;
+        case 4:
+          r = blo === 0 ? -1 : alo === (0x80000000 | 0) && blo === -1 ? alo : (alo / blo) | 0;
+          break;
+        case 5:
+          r = blo === 0 ? -1 : Math.floor((alo >>> 0) / (blo >>> 0)) | 0;
+          break;
+        case 6:
+          r = blo === 0 ? alo : alo === (0x80000000 | 0) && blo === -1 ? 0 : (alo % blo) | 0;
+          break;
+        case 7:
+          r = blo === 0 ? alo : ((alo >>> 0) % (blo >>> 0)) | 0;
+          break;
+        default:
+          return false;
+      }
+    } else if (f7 === 0x04 && f3 === 0) {
+      // ADD.UW: zext32(a) + b
+      add64(out, alo, 0, blo, bhi);
+      return true;
+    } else if (f7 === 0x04 && f3 === 4 && rs2 === 0) {
+      // ZEXT.H
+      out[0] = alo & 0xffff;
+      out[1] = 0;
+      return true;
+    } else if (f7 === 0x10 && (f3 === 2 || f3 === 4 || f3 === 6)) {
+      // SH1ADD.UW, SH2ADD.UW, SH3ADD.UW
+      this.shl(alo, 0, f3 >>> 1);
+      add64(out, out[0], out[1], blo, bhi);
+      return true;
+    } else if (f7 === 0x30 && (f3 === 1 || f3 === 5)) {
+      const n = blo & 31;
+      const rot = f3 === 5 ? n : (32 - n) & 31;
+      r = rot === 0 ? alo : (alo >>> rot) | (alo << (32 - rot)); // RORW / ROLW
+    } else return false;
+    out[0] = r;
+    out[1] = r >> 31;
+    void ahi;
+    return true;
+  }
+
+  // ---- A extension -------------------------------------------------------
+
+  /**
+   * LR, SC and the AMOs. The address must be naturally aligned (else an
+   * address-misaligned trap: the kernel makes it SIGBUS); an AMO translates
+   * for a write even when it would not store, as hardware does. The loaded
+   * value goes to out[0..1]. False on a trap (cause recorded).
+   */
+  private amo(inst: number, rd: number, f3: number, rs1: number, rs2: number): boolean {
+    const out = this.out;
+    const funct5 = inst >>> 27;
+    const size = f3 === 2 ? 4 : f3 === 3 ? 8 : 0;
+    if (size === 0) return this.illegalAmo(inst);
+    const a = this.addrOf(rs1, 0);
+    const isLr = funct5 === 0x02;
+    const isSc = funct5 === 0x03;
+    if (isLr && rs2 !== 0) return this.illegalAmo(inst);
+    if (a < 0) {
+      this.faultCause = isLr ? Cause.LoadPageFault : Cause.StorePageFault;
+      return false;
+    }
+    if (a % size !== 0) {
+      this.faultCause = isLr ? Cause.LoadMisaligned : Cause.StoreMisaligned;
+      return false;
+    }
+    const view = this.view;
+    if (isLr) {
+      const o = this.readIndex(a);
+      if (o < 0) return false;
+      out[0] = view.getInt32(o, true);
+      out[1] = size === 8 ? view.getInt32(o + 4, true) : out[0] >> 31;
+      this.reserved = a;
+      return true;
+    }
+    if (isSc) {
+      // SC fails (1) without the reservation; it still must be a writable address when it succeeds.
+      if (this.reserved !== a) {
+        this.reserved = -1;
+        out[0] = 1;
+        out[1] = 0;
+        return true;
+      }
+      const o = this.writeIndex(a);
+      if (o < 0) return false;
+      view.setInt32(o, this.x[rs2], true);
+      if (size === 8) view.setInt32(o + 4, this.xh[rs2], true);
+      this.reserved = -1;
+      out[0] = 0;
+      out[1] = 0;
+      return true;
+    }
+    const o = this.writeIndex(a);
+    if (o < 0) return false;
+    const oldLo = view.getInt32(o, true);
+    const oldHi = size === 8 ? view.getInt32(o + 4, true) : oldLo >> 31;
+    const blo = this.x[rs2];
+    const bhi = size === 8 ? this.xh[rs2] : blo >> 31;
+    let nlo: number;
+    let nhi: number;
+    switch (funct5) {
+      case 0x01: // AMOSWAP
+        nlo = blo;
+        nhi = bhi;
+        break;
+      case 0x00: // AMOADD
+        add64(out, oldLo, oldHi, blo, bhi);
+        nlo = out[0];
+        nhi = out[1];
+        break;
+      case 0x04: // AMOXOR
+        nlo = oldLo ^ blo;
+        nhi = oldHi ^ bhi;
+        break;
+      case 0x0c: // AMOAND
+        nlo = oldLo & blo;
+        nhi = oldHi & bhi;
+        break;
+      case 0x08: // AMOOR
+        nlo = oldLo | blo;
+        nhi = oldHi | bhi;
+        break;
+      case 0x10: // AMOMIN
+      case 0x14: // AMOMAX
+      case 0x18: // AMOMINU
+      case 0x1c: {
+        // AMOMAXU
+        const less = funct5 <= 0x14 ? lt64(oldLo, oldHi, blo, bhi) : ltu64(oldLo, oldHi, blo, bhi);
+        const keepOld = funct5 === 0x10 || funct5 === 0x18 ? less : !less;
+        nlo = keepOld ? oldLo : blo;
+        nhi = keepOld ? oldHi : bhi;
+        break;
+      }
+      default:
+        return this.illegalAmo(inst);
+    }
+    view.setInt32(o, nlo, true);
+    if (size === 8) view.setInt32(o + 4, nhi, true);
+    if (this.reserved === a) this.reserved = -1;
+    out[0] = oldLo;
+    out[1] = oldHi;
+    void rd;
+    return true;
+  }
+
+  private illegalAmo(inst: number): false {
+    this.tvalLo = inst | 0;
+    this.tvalHi = 0;
+    this.faultCause = Cause.IllegalInstruction;
+    return false;
+  }
+
+  // ---- CSRs ------------------------------------------------------------------
+
+  /**
+   * The user CSR `csr` (its low half answered, its high half in out[1]), or
+   * undefined when it does not exist in user mode. `done` is the count of
+   * instructions retired in this `run` so far (instret is exact).
+   */
+  private readCsr(csr: number, done: number): number | undefined {
+    const out = this.out;
+    out[1] = 0;
+    switch (csr) {
+      case 0x001:
+        return this.fflags;
+      case 0x002:
+        return this.frm;
+      case 0x003:
+        return (this.frm << 5) | this.fflags;
+      case 0xc00: // cycle
+      case 0xc01: // time
+      case 0xc02: {
+        // instret
+        const n = this.instret + done;
+        out[1] = Math.floor(n / TWO32) | 0;
+        return (n % TWO32) | 0;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** Writes a user CSR; false for a read-only one. */
+  private writeCsr(csr: number, lo: number, _hi: number): boolean {
+    switch (csr) {
+      case 0x001:
+        this.fflags = lo & 0x1f;
+        return true;
+      case 0x002:
+        this.frm = lo & 7;
+        return true;
+      case 0x003:
+        this.fflags = lo & 0x1f;
+        this.frm = (lo >>> 5) & 7;
+        return true;
+      default:
+        return false; // cycle, time, instret are read-only
+    }
+  }
+
+  private illegal(inst: number): number {
+    this.tvalLo = inst | 0;
+    this.tvalHi = 0;
+    return Cause.IllegalInstruction;
+  }
+}
+
+/** out = a + b (64-bit, wrapping). */
+function add64(out: Int32Array, alo: number, ahi: number, blo: number, bhi: number): void {
+  const s = (alo >>> 0) + (blo >>> 0);
+  out[0] = s | 0;
+  out[1] = (ahi + bhi + (s >= TWO32 ? 1 : 0)) | 0;
+}
+
+function causeOf(access: Access, busError: boolean): number {
+  if (access === Access.Execute) return busError ? Cause.InstructionAccessFault : Cause.InstructionPageFault;
+  if (access === Access.Read) return busError ? Cause.LoadAccessFault : Cause.LoadPageFault;
+  return busError ? Cause.StoreAccessFault : Cause.StorePageFault;
+}
+
+/** ORC.B of a word: each byte becomes 0xff when it is non-zero. */
+function orcb(v: number): number {
+  let r = 0;
+  for (let k = 0; k < 32; k += 8) if (((v >>> k) & 0xff) !== 0) r |= 0xff << k;
+  return r;
+}
+
+function bswap(v: number): number {
+  return (v >>> 24) | ((v >>> 8) & 0xff00) | ((v << 8) & 0xff0000) | (v << 24) | 0;
+}
