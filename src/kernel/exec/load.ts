@@ -132,7 +132,7 @@ export function loadElf(
     // .bss: zero the rest of the last file page (Linux's padzero), then anonymous pages.
     if (p.memsz > p.filesz) {
       if (p.filesz > 0 && fileEnd % PAGE !== 0) {
-        aspace.write(fileEnd, new Uint8Array(Math.min(pageUp(fileEnd), memEnd) - fileEnd));
+        aspace.write(fileEnd, new Uint8Array(pageUp(fileEnd) - fileEnd)); // to the end of the page, as padzero
       }
       const anonStart = p.filesz > 0 ? pageUp(fileEnd) : first;
       if (pageUp(memEnd) > anonStart)
