@@ -43,6 +43,176 @@ export type Cause = (typeof Cause)[keyof typeof Cause];
 export const BUDGET_SPENT = -1;
 
 const TWO32 = 4294967296;
+
+/** Decoded instructions' operations: the fast path's own, and GENERIC for the reference path. */
+const OP = {
+  UNDECODED: 0,
+  GENERIC: 1,
+  LUI: 2,
+  AUIPC: 3,
+  JAL: 4,
+  JALR: 5,
+  BEQ: 6,
+  BNE: 7,
+  BLT: 8,
+  BGE: 9,
+  BLTU: 10,
+  BGEU: 11,
+  LB: 12,
+  LH: 13,
+  LW: 14,
+  LD: 15,
+  LBU: 16,
+  LHU: 17,
+  LWU: 18,
+  SB: 19,
+  SH: 20,
+  SW: 21,
+  SD: 22,
+  ADDI: 23,
+  SLTI: 24,
+  SLTIU: 25,
+  XORI: 26,
+  ORI: 27,
+  ANDI: 28,
+  SLLI: 29,
+  SRLI: 30,
+  SRAI: 31,
+  ADDIW: 32,
+  SLLIW: 33,
+  SRLIW: 34,
+  SRAIW: 35,
+  ADD: 36,
+  SUB: 37,
+  SLT: 38,
+  SLTU: 39,
+  XOR: 40,
+  OR: 41,
+  AND: 42,
+  ADDW: 43,
+  SUBW: 44,
+} as const;
+
+/** Int32 fields per decoded halfword slot: raw bits, op, rd|rs1|rs2|ilen, immediate, the expanded instruction. */
+const SLOT = 5;
+/** Decoded pages kept per hart before the cache starts over (each is 40 KiB). */
+const MAX_DECODED_PAGES = 4096;
+const EMPTY_PAGE: Int32Array = new Int32Array(SLOT);
+
+// The loads by funct3 (LB LH LW LD LBU LHU LWU), the stores, the branches, OP-IMM and OP (0: not fast).
+const LOAD_OPS: readonly number[] = [OP.LB, OP.LH, OP.LW, OP.LD, OP.LBU, OP.LHU, OP.LWU];
+const STORE_OPS: readonly number[] = [OP.SB, OP.SH, OP.SW, OP.SD];
+const BRANCH_OPS: readonly number[] = [OP.BEQ, OP.BNE, 0, 0, OP.BLT, OP.BGE, OP.BLTU, OP.BGEU];
+const OPIMM_OPS: readonly number[] = [OP.ADDI, 0, OP.SLTI, OP.SLTIU, OP.XORI, 0, OP.ORI, OP.ANDI];
+const OP_OPS: readonly number[] = [OP.ADD, 0, OP.SLT, OP.SLTU, OP.XOR, 0, OP.OR, OP.AND];
+
+/**
+ * Decodes the instruction with bits `raw` (a 16-bit parcel or a 32-bit
+ * word) into `dec[e..e+SLOT)`. Whatever the fast path does not handle (or
+ * an illegal encoding) becomes GENERIC with the 32-bit form for `exec`.
+ */
+function decodeInto(dec: Int32Array, e: number, raw: number): void {
+  let inst = raw >>> 0;
+  let ilen = 4;
+  if ((raw & 3) !== 3) {
+    ilen = 2;
+    inst = expandCompressed(raw & 0xffff);
+    // An illegal parcel: exec sees its own bits, which no 32-bit opcode matches (tval = the parcel).
+    if (inst === 0) inst = raw & 0xffff;
+  }
+  const rd = (inst >>> 7) & 31;
+  const f3 = (inst >>> 12) & 7;
+  const rs1 = (inst >>> 15) & 31;
+  const rs2 = (inst >>> 20) & 31;
+  const f7 = inst >>> 25;
+  let op: number = OP.GENERIC;
+  let imm = 0;
+  switch (inst & 0x7f) {
+    case 0x37:
+      op = OP.LUI;
+      imm = inst & 0xfffff000;
+      break;
+    case 0x17:
+      op = OP.AUIPC;
+      imm = inst & 0xfffff000;
+      break;
+    case 0x6f:
+      op = OP.JAL;
+      imm =
+        ((inst >> 31) << 20) |
+        (((inst >>> 21) & 0x3ff) << 1) |
+        (((inst >>> 20) & 1) << 11) |
+        (((inst >>> 12) & 0xff) << 12);
+      break;
+    case 0x67:
+      if (f3 === 0) {
+        op = OP.JALR;
+        imm = inst >> 20;
+      }
+      break;
+    case 0x63:
+      if (BRANCH_OPS[f3] !== 0) {
+        op = BRANCH_OPS[f3];
+        imm =
+          ((inst >> 31) << 12) |
+          (((inst >>> 25) & 0x3f) << 5) |
+          (((inst >>> 8) & 0xf) << 1) |
+          (((inst >>> 7) & 1) << 11);
+      }
+      break;
+    case 0x03:
+      if (f3 < 7) {
+        op = LOAD_OPS[f3];
+        imm = inst >> 20;
+      }
+      break;
+    case 0x23:
+      if (f3 < 4) {
+        op = STORE_OPS[f3];
+        imm = ((inst >> 25) << 5) | ((inst >>> 7) & 31);
+      }
+      break;
+    case 0x13:
+      if (OPIMM_OPS[f3] !== 0) {
+        op = OPIMM_OPS[f3];
+        imm = inst >> 20;
+      } else if (f3 === 1 && inst >>> 26 === 0) {
+        op = OP.SLLI;
+        imm = (inst >>> 20) & 63;
+      } else if (f3 === 5 && (inst >>> 26 === 0 || inst >>> 26 === 0x10)) {
+        op = inst >>> 26 === 0 ? OP.SRLI : OP.SRAI;
+        imm = (inst >>> 20) & 63;
+      }
+      break;
+    case 0x1b:
+      if (f3 === 0) {
+        op = OP.ADDIW;
+        imm = inst >> 20;
+      } else if (f3 === 1 && f7 === 0) {
+        op = OP.SLLIW;
+        imm = rs2;
+      } else if (f3 === 5 && (f7 === 0 || f7 === 0x20)) {
+        op = f7 === 0 ? OP.SRLIW : OP.SRAIW;
+        imm = rs2;
+      }
+      break;
+    case 0x33:
+      if (f7 === 0 && OP_OPS[f3] !== 0) op = OP_OPS[f3];
+      else if (f7 === 0x20 && f3 === 0) op = OP.SUB;
+      break;
+    case 0x3b:
+      if (f3 === 0 && f7 === 0) op = OP.ADDW;
+      else if (f3 === 0 && f7 === 0x20) op = OP.SUBW;
+      break;
+  }
+  dec[e] = raw;
+  dec[e + 1] = op;
+  // Bits 18+: the access size of a load or store.
+  const size = (inst & 0x5f) === 0x03 ? ((f3 & 3) === 3 ? 8 : 1 << (f3 & 3)) : 0;
+  dec[e + 2] = rd | (rs1 << 5) | (rs2 << 10) | (ilen << 15) | (size << 18);
+  dec[e + 3] = imm;
+  dec[e + 4] = inst | 0;
+}
 /** Addresses at or above this are beyond every user space (2^53: the walker refuses them anyway). */
 const ADDR_LIMIT = 2 ** 53;
 
@@ -83,6 +253,11 @@ export class Hart {
   private readonly offX: Uint32Array;
   private readonly modeX: Uint8Array;
   private readonly out = new Int32Array(4);
+  private readonly u16: Uint16Array;
+  // Decoded code pages by memory index (see run).
+  private readonly decoded = new Map<number, Int32Array>();
+  // The cause of the trap that ended the current step (BUDGET_SPENT while none).
+  private trap: number = BUDGET_SPENT;
   // The LR/SC reservation: the reserved address, or -1.
   private reserved = -1;
   // Set by a failed translation: the cause to report.
@@ -92,6 +267,7 @@ export class Hart {
     this.mmu = mmu;
     this.bytes = mmu.mem.bytes;
     this.view = mmu.mem.view;
+    this.u16 = new Uint16Array(mmu.mem.buffer);
     this.mask = mmu.tlbEntries - 1;
     this.tagR = mmu.tlbR.tag;
     this.offR = mmu.tlbR.off;
@@ -132,464 +308,822 @@ export class Hart {
     this.reserved = -1;
   }
 
-  /** Runs until a trap or until `budget` instructions retired; answers the cause or {@link BUDGET_SPENT}. */
+  /**
+   * Runs until a trap or until `budget` instructions retired; answers the
+   * cause or {@link BUDGET_SPENT}.
+   *
+   * The fetch keeps the current code page (its TLB slot is re-checked on
+   * every instruction, so a flush is seen at once) and a decoded form of
+   * each of its instructions (op, registers, immediate) next to the raw bits
+   * it was decoded from; an instruction whose bits changed (self-modifying
+   * code, a page reused) is decoded again before it runs, so stores never
+   * meet a stale translation.
+   */
   run(budget: number): number {
     const x = this.x;
     const xh = this.xh;
-    const out = this.out;
+    const u16 = this.u16;
+    const view = this.view;
+    const tagX = this.tagX;
+    const tagR = this.tagR;
+    const offR = this.offR;
+    const modeR = this.modeR;
+    const tagW = this.tagW;
+    const offW = this.offW;
+    const modeW = this.modeW;
+    const mask = this.mask;
     let pc = this.pc;
     let done = 0;
-    let result: number = BUDGET_SPENT;
+    this.trap = BUDGET_SPENT;
+    let pageStart = -1; // virtual address of the current code page
+    let pageVpn = -1;
+    let pageSlot = 0;
+    let memBase = 0; // its index in memory
+    let dec: Int32Array = EMPTY_PAGE;
     try {
       while (done < budget) {
-        // ---- fetch (inline TLB hit on the execute set) ----
-        if (!(pc >= 0 && pc < ADDR_LIMIT)) {
-          // A jump beyond every user address: tval already holds the exact target (addrOf).
-          result = Cause.InstructionPageFault;
-          break;
-        }
-        let off = this.fetchIndex(pc);
-        if (off < 0) {
-          this.setTval(pc);
-          result = this.faultCause;
-          break;
-        }
-        let inst = this.bytes[off] | (this.bytes[off + 1] << 8);
-        let ilen = 4;
-        if ((inst & 3) !== 3) {
-          ilen = 2;
-          const parcel = inst;
-          inst = expandCompressed(parcel);
-          if (inst === 0) {
-            this.tvalLo = parcel;
-            this.tvalHi = 0;
-            result = Cause.IllegalInstruction;
+        let o = pc - pageStart;
+        if (o < 0 || o >= 4096 || tagX[pageSlot] !== pageVpn) {
+          if (!(pc >= 0 && pc < ADDR_LIMIT)) {
+            // A jump beyond every user address: tval already holds the exact target (addrOf).
+            this.trap = Cause.InstructionPageFault;
             break;
           }
-        } else if (pc % 4096 <= 4092) {
-          inst = (inst | (this.bytes[off + 2] << 16) | (this.bytes[off + 3] << 24)) >>> 0;
-        } else {
-          // The upper parcel is on the next page.
-          off = this.fetchIndex(pc + 2);
+          const vpn = Math.floor(pc / 4096);
+          const off = this.fetchIndex(vpn * 4096);
           if (off < 0) {
-            this.setTval(pc + 2);
-            result = this.faultCause;
+            this.setTval(pc);
+            this.trap = this.faultCause;
             break;
           }
-          inst = (inst | (this.bytes[off] << 16) | (this.bytes[off + 1] << 24)) >>> 0;
+          pageStart = vpn * 4096;
+          pageVpn = vpn;
+          pageSlot = vpn & this.mask;
+          memBase = off;
+          dec = this.decodedPage(off);
+          o = pc - pageStart;
         }
-
-        const opcode = inst & 0x7f;
-        const rd = (inst >>> 7) & 31;
-        const f3 = (inst >>> 12) & 7;
-        const rs1 = (inst >>> 15) & 31;
-        const rs2 = (inst >>> 20) & 31;
-        const f7 = inst >>> 25;
-        let next = pc + ilen;
-        // The result to write to rd (when `write` is set).
+        const h = (memBase + o) >>> 1;
+        let raw = u16[h];
+        if ((raw & 3) === 3) {
+          if (o === 4094) {
+            // A 32-bit instruction across two pages: fetched and run the slow way.
+            const next = this.execAcrossPages(pc, done);
+            if (this.trap !== BUDGET_SPENT) break;
+            pc = next;
+            done++;
+            continue;
+          }
+          raw = raw | (u16[h + 1] << 16);
+        }
+        const e = (o >>> 1) * SLOT;
+        if (dec[e] !== raw) decodeInto(dec, e, raw);
+        const f = dec[e + 2];
+        const rd = f & 31;
+        const rs1 = (f >>> 5) & 31;
+        const rs2 = (f >>> 10) & 31;
+        const ilen = (f >>> 15) & 7;
+        const imm = dec[e + 3];
         let lo = 0;
         let hi = 0;
-        let write = true;
-
-        switch (opcode) {
-          case 0x37: // LUI
-            lo = inst & 0xfffff000;
+        switch (dec[e + 1]) {
+          case OP.ADDI: {
+            // The unsigned low half plus the signed immediate carries -1, 0 or 1 into the high half.
+            const s = (x[rs1] >>> 0) + imm;
+            lo = s | 0;
+            hi = (xh[rs1] + (s >= TWO32 ? 1 : s < 0 ? -1 : 0)) | 0;
+            break;
+          }
+          case OP.ADD: {
+            const s = (x[rs1] >>> 0) + (x[rs2] >>> 0);
+            lo = s | 0;
+            hi = (xh[rs1] + xh[rs2] + (s >= TWO32 ? 1 : 0)) | 0;
+            break;
+          }
+          case OP.SUB: {
+            const a = x[rs1];
+            const b = x[rs2];
+            lo = (a - b) | 0;
+            hi = (xh[rs1] - xh[rs2] - (a >>> 0 < b >>> 0 ? 1 : 0)) | 0;
+            break;
+          }
+          case OP.ADDIW:
+            lo = (x[rs1] + imm) | 0;
             hi = lo >> 31;
             break;
-          case 0x17: {
-            // AUIPC
-            const v = pc + ((inst & 0xfffff000) | 0);
-            lo = (v % TWO32) | 0;
-            hi = Math.floor(v / TWO32) | 0;
+          case OP.ADDW:
+            lo = (x[rs1] + x[rs2]) | 0;
+            hi = lo >> 31;
             break;
-          }
-          case 0x6f: {
-            // JAL
-            const imm =
-              ((inst >> 31) << 20) |
-              (((inst >>> 21) & 0x3ff) << 1) |
-              (((inst >>> 20) & 1) << 11) |
-              (((inst >>> 12) & 0xff) << 12) |
-              0;
-            lo = (next % TWO32) | 0;
-            hi = Math.floor(next / TWO32) | 0;
-            next = pc + imm;
+          case OP.SUBW:
+            lo = (x[rs1] - x[rs2]) | 0;
+            hi = lo >> 31;
             break;
-          }
-          case 0x67: {
-            // JALR
-            if (f3 !== 0) {
-              result = this.illegal(inst);
-              break;
-            }
-            const t = this.addrOf(rs1, inst >> 20);
-            lo = (next % TWO32) | 0;
-            hi = Math.floor(next / TWO32) | 0;
-            // Bit 0 cleared; a target that is no user address makes the next fetch fault.
-            next = t < 0 ? -1 : t - (t % 2);
+          case OP.LUI:
+            lo = imm;
+            hi = imm >> 31;
             break;
-          }
-          case 0x63: {
-            // BRANCH
-            write = false;
-            const alo = x[rs1];
-            const ahi = xh[rs1];
-            const blo = x[rs2];
-            const bhi = xh[rs2];
-            let take: boolean;
-            switch (f3) {
-              case 0:
-                take = alo === blo && ahi === bhi;
-                break;
-              case 1:
-                take = alo !== blo || ahi !== bhi;
-                break;
-              case 4:
-                take = lt64(alo, ahi, blo, bhi);
-                break;
-              case 5:
-                take = !lt64(alo, ahi, blo, bhi);
-                break;
-              case 6:
-                take = ltu64(alo, ahi, blo, bhi);
-                break;
-              case 7:
-                take = !ltu64(alo, ahi, blo, bhi);
-                break;
-              default:
-                result = this.illegal(inst);
-                take = false;
-            }
-            if (result !== BUDGET_SPENT) break;
-            if (take) {
-              const imm =
-                ((inst >> 31) << 12) |
-                (((inst >>> 25) & 0x3f) << 5) |
-                (((inst >>> 8) & 0xf) << 1) |
-                (((inst >>> 7) & 1) << 11) |
-                0;
-              next = pc + imm;
-            }
-            break;
-          }
-          case 0x03: {
-            // LOAD
-            const a = this.addrOf(rs1, inst >> 20);
-            const size = f3 === 3 ? 8 : 1 << (f3 & 3);
-            if (f3 === 7) {
-              result = this.illegal(inst);
-              break;
-            }
-            if (a < 0 || a % 4096 > 4096 - size) {
-              // Not a user address, or it crosses a page: bytes one by one (all translated first).
-              if (!this.loadSlow(a, size, f3 >= 4)) {
-                result = this.faultCause;
-                break;
-              }
-              lo = out[0];
-              hi = out[1];
-              break;
-            }
-            const o = this.readIndex(a);
-            if (o < 0) {
-              result = this.faultCause;
-              break;
-            }
-            const view = this.view;
-            switch (f3) {
-              case 0:
-                lo = view.getInt8(o);
-                hi = lo >> 31;
-                break;
-              case 1:
-                lo = view.getInt16(o, true);
-                hi = lo >> 31;
-                break;
-              case 2:
-                lo = view.getInt32(o, true);
-                hi = lo >> 31;
-                break;
-              case 3:
-                lo = view.getInt32(o, true);
-                hi = view.getInt32(o + 4, true);
-                break;
-              case 4:
-                lo = view.getUint8(o);
-                break;
-              case 5:
-                lo = view.getUint16(o, true);
-                break;
-              default:
-                lo = view.getInt32(o, true);
-                break;
-            }
-            break;
-          }
-          case 0x23: {
-            // STORE
-            write = false;
-            if (f3 > 3) {
-              result = this.illegal(inst);
-              break;
-            }
-            const imm = ((inst >> 25) << 5) | ((inst >>> 7) & 31);
-            const a = this.addrOf(rs1, imm);
-            const size = 1 << f3;
-            if (a < 0 || a % 4096 > 4096 - size) {
-              if (!this.storeSlow(a, size, x[rs2], xh[rs2])) result = this.faultCause;
-              break;
-            }
-            const o = this.writeIndex(a);
-            if (o < 0) {
-              result = this.faultCause;
-              break;
-            }
-            // A store to the reserved doubleword breaks an LR/SC reservation.
-            if (this.reserved !== -1 && Math.floor(a / 8) === Math.floor(this.reserved / 8))
-              this.reserved = -1;
-            const view = this.view;
-            if (f3 === 0) view.setInt8(o, x[rs2]);
-            else if (f3 === 1) view.setInt16(o, x[rs2], true);
-            else if (f3 === 2) view.setInt32(o, x[rs2], true);
+          case OP.AUIPC: {
+            const v = pc + imm;
+            if (v >= 0 && v < TWO32) lo = v | 0;
             else {
-              view.setInt32(o, x[rs2], true);
-              view.setInt32(o + 4, xh[rs2], true);
+              lo = (v % TWO32) | 0;
+              hi = Math.floor(v / TWO32) | 0;
             }
             break;
           }
-          case 0x13: {
-            // OP-IMM
-            const imm = inst >> 20;
-            const alo = x[rs1];
-            const ahi = xh[rs1];
-            const shamt = (inst >>> 20) & 63;
-            switch (f3) {
-              case 0: {
-                // ADDI: the unsigned low half plus the signed immediate carries -1, 0 or 1 into the high half
-                const s = (alo >>> 0) + imm;
-                lo = s | 0;
-                hi = (ahi + Math.floor(s / TWO32)) | 0;
-                break;
-              }
-              case 2: // SLTI
-                lo = lt64(alo, ahi, imm, imm >> 31) ? 1 : 0;
-                break;
-              case 3: // SLTIU
-                lo = ltu64(alo, ahi, imm, imm >> 31) ? 1 : 0;
-                break;
-              case 4: // XORI
-                lo = alo ^ imm;
-                hi = ahi ^ (imm >> 31);
-                break;
-              case 6: // ORI
-                lo = alo | imm;
-                hi = ahi | (imm >> 31);
-                break;
-              case 7: // ANDI
-                lo = alo & imm;
-                hi = ahi & (imm >> 31);
-                break;
-              case 1: {
-                const top = inst >>> 26; // imm[11:6]
-                if (top === 0) {
-                  // SLLI
-                  this.shl(alo, ahi, shamt);
-                } else if (top === 0x0a) {
-                  // BSETI
-                  this.bitOp(alo, ahi, shamt, 1);
-                } else if (top === 0x12) {
-                  // BCLRI
-                  this.bitOp(alo, ahi, shamt, 0);
-                } else if (top === 0x1a) {
-                  // BINVI
-                  this.bitOp(alo, ahi, shamt, 2);
-                } else if (inst >>> 20 === 0x600) {
-                  // CLZ
-                  out[0] = clz64(alo, ahi);
-                  out[1] = 0;
-                } else if (inst >>> 20 === 0x601) {
-                  // CTZ
-                  out[0] = alo !== 0 ? ctz32(alo) : 32 + ctz32(ahi);
-                  out[1] = 0;
-                } else if (inst >>> 20 === 0x602) {
-                  // CPOP
-                  out[0] = popcount32(alo) + popcount32(ahi);
-                  out[1] = 0;
-                } else if (inst >>> 20 === 0x604) {
-                  // SEXT.B
-                  out[0] = (alo << 24) >> 24;
-                  out[1] = out[0] >> 31;
-                } else if (inst >>> 20 === 0x605) {
-                  // SEXT.H
-                  out[0] = (alo << 16) >> 16;
-                  out[1] = out[0] >> 31;
-                } else {
-                  result = this.illegal(inst);
-                  break;
-                }
-                lo = out[0];
-                hi = out[1];
-                break;
-              }
-              default: {
-                // 5: SRLI, SRAI, RORI, ORC.B, REV8, BEXTI
-                const top = inst >>> 26;
-                if (top === 0) this.shr(alo, ahi, shamt, false);
-                else if (top === 0x10) this.shr(alo, ahi, shamt, true);
-                else if (top === 0x18) this.ror(alo, ahi, shamt);
-                else if (top === 0x12) {
-                  // BEXTI
-                  out[0] = (shamt >= 32 ? ahi >>> (shamt - 32) : alo >>> shamt) & 1;
-                  out[1] = 0;
-                } else if (inst >>> 20 === 0x287) {
-                  // ORC.B
-                  out[0] = orcb(alo);
-                  out[1] = orcb(ahi);
-                } else if (inst >>> 20 === 0x6b8) {
-                  // REV8
-                  out[0] = bswap(ahi);
-                  out[1] = bswap(alo);
-                } else {
-                  result = this.illegal(inst);
-                  break;
-                }
-                lo = out[0];
-                hi = out[1];
-              }
-            }
+          case OP.ANDI:
+            lo = x[rs1] & imm;
+            hi = xh[rs1] & (imm >> 31);
             break;
-          }
-          case 0x1b: {
-            // OP-IMM-32
-            const alo = x[rs1];
-            const shamt = (inst >>> 20) & 31;
-            const top = inst >>> 25;
-            if (f3 === 0) {
-              lo = (alo + (inst >> 20)) | 0; // ADDIW
-            } else if (f3 === 1 && top === 0) {
-              lo = alo << shamt; // SLLIW
-            } else if (f3 === 1 && inst >>> 26 === 0x02) {
-              // SLLI.UW (Zba): zero-extend the low word, then shift by a 6-bit amount
-              this.shl(alo, 0, (inst >>> 20) & 63);
-              lo = out[0];
-              hi = out[1];
-              break;
-            } else if (f3 === 1 && inst >>> 20 === 0x600) {
-              lo = Math.clz32(alo); // CLZW
-            } else if (f3 === 1 && inst >>> 20 === 0x601) {
-              lo = ctz32(alo); // CTZW
-            } else if (f3 === 1 && inst >>> 20 === 0x602) {
-              lo = popcount32(alo); // CPOPW
-            } else if (f3 === 5 && top === 0) {
-              lo = (alo >>> shamt) | 0; // SRLIW
-            } else if (f3 === 5 && top === 0x20) {
-              lo = alo >> shamt; // SRAIW
-            } else if (f3 === 5 && top === 0x30) {
-              lo = shamt === 0 ? alo : (alo >>> shamt) | (alo << (32 - shamt)); // RORIW
+          case OP.ORI:
+            lo = x[rs1] | imm;
+            hi = xh[rs1] | (imm >> 31);
+            break;
+          case OP.XORI:
+            lo = x[rs1] ^ imm;
+            hi = xh[rs1] ^ (imm >> 31);
+            break;
+          case OP.AND:
+            lo = x[rs1] & x[rs2];
+            hi = xh[rs1] & xh[rs2];
+            break;
+          case OP.OR:
+            lo = x[rs1] | x[rs2];
+            hi = xh[rs1] | xh[rs2];
+            break;
+          case OP.XOR:
+            lo = x[rs1] ^ x[rs2];
+            hi = xh[rs1] ^ xh[rs2];
+            break;
+          case OP.SLLI: {
+            const n = imm;
+            const a = x[rs1];
+            if (n === 0) {
+              lo = a;
+              hi = xh[rs1];
+            } else if (n < 32) {
+              lo = a << n;
+              hi = (xh[rs1] << n) | (a >>> (32 - n));
             } else {
-              result = this.illegal(inst);
-              break;
+              lo = 0;
+              hi = a << (n - 32);
             }
+            break;
+          }
+          case OP.SRLI:
+          case OP.SRAI: {
+            const n = imm;
+            const a = xh[rs1];
+            const arith = dec[e + 1] === OP.SRAI;
+            if (n === 0) {
+              lo = x[rs1];
+              hi = a;
+            } else if (n < 32) {
+              lo = (x[rs1] >>> n) | (a << (32 - n));
+              hi = arith ? a >> n : a >>> n;
+            } else {
+              lo = arith ? a >> (n - 32) : a >>> (n - 32);
+              hi = arith ? a >> 31 : 0;
+            }
+            break;
+          }
+          case OP.SLLIW:
+            lo = x[rs1] << imm;
             hi = lo >> 31;
             break;
-          }
-          case 0x33: {
-            // OP
-            const alo = x[rs1];
-            const ahi = xh[rs1];
-            const blo = x[rs2];
-            const bhi = xh[rs2];
-            if (!this.op64(f7, f3, alo, ahi, blo, bhi)) {
-              result = this.illegal(inst);
-              break;
-            }
-            lo = out[0];
-            hi = out[1];
+          case OP.SRLIW:
+            lo = (x[rs1] >>> imm) | 0;
+            hi = lo >> 31;
             break;
-          }
-          case 0x3b: {
-            // OP-32
-            if (!this.op32(f7, f3, x[rs1], xh[rs1], x[rs2], xh[rs2], rs2)) {
-              result = this.illegal(inst);
-              break;
-            }
-            lo = out[0];
-            hi = out[1];
+          case OP.SRAIW:
+            lo = x[rs1] >> imm;
+            hi = lo >> 31;
             break;
-          }
-          case 0x0f: // MISC-MEM: FENCE (a no-op for one hart's view), FENCE.I
-            write = false;
-            if (f3 > 1) result = this.illegal(inst);
+          case OP.SLTIU:
+            lo = ltu64(x[rs1], xh[rs1], imm, imm >> 31) ? 1 : 0;
             break;
-          case 0x73: {
-            // SYSTEM
-            if (f3 === 0) {
-              write = false;
-              if (inst === 0x00000073) result = Cause.UserEcall;
-              else if (inst === 0x00100073) {
-                this.tvalLo = (pc % TWO32) | 0;
-                this.tvalHi = Math.floor(pc / TWO32) | 0;
-                result = Cause.Breakpoint;
-              } else result = this.illegal(inst);
-              break;
+          case OP.SLTI:
+            lo = lt64(x[rs1], xh[rs1], imm, imm >> 31) ? 1 : 0;
+            break;
+          case OP.SLTU:
+            lo = ltu64(x[rs1], xh[rs1], x[rs2], xh[rs2]) ? 1 : 0;
+            break;
+          case OP.SLT:
+            lo = lt64(x[rs1], xh[rs1], x[rs2], xh[rs2]) ? 1 : 0;
+            break;
+          case OP.JAL: {
+            const next = pc + ilen;
+            if (rd !== 0) {
+              x[rd] = next < TWO32 ? next | 0 : (next % TWO32) | 0;
+              xh[rd] = next < TWO32 ? 0 : Math.floor(next / TWO32);
             }
-            const csr = inst >>> 20;
-            const old = this.readCsr(csr, done);
-            const oldHi = out[1];
-            if (old === undefined || f3 === 4) {
-              result = this.illegal(inst);
-              break;
+            pc += imm;
+            done++;
+            continue;
+          }
+          case OP.JALR: {
+            const t = this.addrOf(rs1, imm);
+            const next = pc + ilen;
+            if (rd !== 0) {
+              x[rd] = next < TWO32 ? next | 0 : (next % TWO32) | 0;
+              xh[rd] = next < TWO32 ? 0 : Math.floor(next / TWO32);
             }
-            // The operand: a register, or (f3 >= 5) the 5-bit immediate in rs1.
-            const srcLo = f3 >= 5 ? rs1 : x[rs1];
-            const srcHi = f3 >= 5 ? 0 : xh[rs1];
-            const op = f3 & 3; // 1 = write, 2 = set, 3 = clear
-            const writes = op === 1 || rs1 !== 0;
-            if (writes) {
-              let nlo = srcLo;
-              let nhi = srcHi;
-              if (op === 2) {
-                nlo = old | srcLo;
-                nhi = oldHi | srcHi;
-              } else if (op === 3) {
-                nlo = old & ~srcLo;
-                nhi = oldHi & ~srcHi;
-              }
-              if (!this.writeCsr(csr, nlo, nhi)) {
-                result = this.illegal(inst);
+            pc = t < 0 ? -1 : t - (t % 2);
+            done++;
+            continue;
+          }
+          case OP.BEQ:
+            pc += x[rs1] === x[rs2] && xh[rs1] === xh[rs2] ? imm : ilen;
+            done++;
+            continue;
+          case OP.BNE:
+            pc += x[rs1] !== x[rs2] || xh[rs1] !== xh[rs2] ? imm : ilen;
+            done++;
+            continue;
+          case OP.BLT:
+            pc += lt64(x[rs1], xh[rs1], x[rs2], xh[rs2]) ? imm : ilen;
+            done++;
+            continue;
+          case OP.BGE:
+            pc += lt64(x[rs1], xh[rs1], x[rs2], xh[rs2]) ? ilen : imm;
+            done++;
+            continue;
+          case OP.BLTU:
+            pc += ltu64(x[rs1], xh[rs1], x[rs2], xh[rs2]) ? imm : ilen;
+            done++;
+            continue;
+          case OP.BGEU:
+            pc += ltu64(x[rs1], xh[rs1], x[rs2], xh[rs2]) ? ilen : imm;
+            done++;
+            continue;
+          case OP.LD:
+          case OP.LW:
+          case OP.LWU:
+          case OP.LH:
+          case OP.LHU:
+          case OP.LB:
+          case OP.LBU: {
+            const op = dec[e + 1];
+            const size = f >>> 18;
+            const s = (x[rs1] >>> 0) + imm;
+            const alo = s >>> 0;
+            const ahi = (xh[rs1] + (s >= TWO32 ? 1 : s < 0 ? -1 : 0)) | 0;
+            const po = alo & 4095;
+            if (ahi >>> 0 >= 0x200000 || po > 4096 - size) {
+              // Not a user address, or across a page: the reference path.
+              pc = this.exec(dec[e + 4], ilen, pc, done);
+              if (this.trap !== BUDGET_SPENT) break;
+              done++;
+              continue;
+            }
+            const i = (alo >>> 12) & mask;
+            let m: number;
+            if (tagR[i] === ahi * 1048576 + (alo >>> 12) && (modeR[i] & MODE_USER) !== 0) m = offR[i] + po;
+            else {
+              this.tvalLo = alo | 0;
+              this.tvalHi = ahi;
+              m = this.miss(ahi * TWO32 + alo, Access.Read);
+              if (m < 0) {
+                this.trap = this.faultCause;
                 break;
               }
             }
-            lo = old;
-            hi = oldHi;
-            break;
-          }
-          case 0x2f: {
-            // AMO (A extension)
-            if (!this.amo(inst, rd, f3, rs1, rs2)) {
-              result = this.faultCause;
-              break;
+            if (op === OP.LD) {
+              lo = view.getInt32(m, true);
+              hi = view.getInt32(m + 4, true);
+            } else if (op === OP.LW) {
+              lo = view.getInt32(m, true);
+              hi = lo >> 31;
+            } else if (op === OP.LWU) {
+              lo = view.getInt32(m, true);
+            } else if (op === OP.LBU) {
+              lo = this.bytes[m];
+            } else if (op === OP.LB) {
+              lo = view.getInt8(m);
+              hi = lo >> 31;
+            } else if (op === OP.LHU) {
+              lo = view.getUint16(m, true);
+            } else {
+              lo = view.getInt16(m, true);
+              hi = lo >> 31;
             }
-            lo = out[0];
-            hi = out[1];
             break;
           }
-          default:
-            result = this.illegal(inst);
+          case OP.SD:
+          case OP.SW:
+          case OP.SH:
+          case OP.SB: {
+            const op = dec[e + 1];
+            const size = f >>> 18;
+            const s = (x[rs1] >>> 0) + imm;
+            const alo = s >>> 0;
+            const ahi = (xh[rs1] + (s >= TWO32 ? 1 : s < 0 ? -1 : 0)) | 0;
+            const po = alo & 4095;
+            if (ahi >>> 0 >= 0x200000 || po > 4096 - size || this.reserved !== -1) {
+              pc = this.exec(dec[e + 4], ilen, pc, done);
+              if (this.trap !== BUDGET_SPENT) break;
+              done++;
+              continue;
+            }
+            const i = (alo >>> 12) & mask;
+            let m: number;
+            if (tagW[i] === ahi * 1048576 + (alo >>> 12) && (modeW[i] & MODE_USER) !== 0) m = offW[i] + po;
+            else {
+              this.tvalLo = alo | 0;
+              this.tvalHi = ahi;
+              m = this.miss(ahi * TWO32 + alo, Access.Write);
+              if (m < 0) {
+                this.trap = this.faultCause;
+                break;
+              }
+            }
+            if (op === OP.SD) {
+              view.setInt32(m, x[rs2], true);
+              view.setInt32(m + 4, xh[rs2], true);
+            } else if (op === OP.SW) view.setInt32(m, x[rs2], true);
+            else if (op === OP.SH) view.setInt16(m, x[rs2], true);
+            else this.bytes[m] = x[rs2];
+            pc += ilen;
+            done++;
+            continue;
+          }
+          case OP.UNDECODED:
+            decodeInto(dec, e, raw);
+            continue;
+          default: {
+            // Everything else: the reference path, with the expanded instruction.
+            pc = this.exec(dec[e + 4], ilen, pc, done);
+            if (this.trap !== BUDGET_SPENT) break;
+            done++;
+            continue;
+          }
         }
-        if (result !== BUDGET_SPENT) break;
-        if (write && rd !== 0) {
+        if (this.trap !== BUDGET_SPENT) break;
+        if (rd !== 0) {
           x[rd] = lo;
           xh[rd] = hi;
         }
-        pc = next;
+        pc += ilen;
         done++;
       }
     } finally {
       this.pc = pc;
       this.instret += done;
     }
-    return result;
+    return this.trap;
+  }
+
+  /** A 32-bit instruction whose upper parcel lies on the next page: fetched through both translations. */
+  private execAcrossPages(pc: number, done: number): number {
+    const a = this.fetchIndex(pc);
+    const b = a < 0 ? -1 : this.fetchIndex(pc + 2);
+    if (a < 0 || b < 0) {
+      this.setTval(a < 0 ? pc : pc + 2);
+      this.trap = this.faultCause;
+      return pc;
+    }
+    const inst =
+      (this.bytes[a] | (this.bytes[a + 1] << 8) | (this.bytes[b] << 16) | (this.bytes[b + 1] << 24)) >>> 0;
+    return this.exec(inst, 4, pc, done);
+  }
+
+  /** The decoded cache of the code page at memory index `base` (made on first use). */
+  private decodedPage(base: number): Int32Array {
+    let page = this.decoded.get(base);
+    if (page === undefined) {
+      if (this.decoded.size >= MAX_DECODED_PAGES) this.decoded.clear();
+      page = new Int32Array(2048 * SLOT).fill(-1);
+      for (let i = 1; i < page.length; i += SLOT) page[i] = OP.UNDECODED;
+      this.decoded.set(base, page);
+    }
+    return page;
+  }
+
+  /** Drops every decoded instruction (fence.i, riscv_flush_icache, an exec). */
+  flushDecoded(): void {
+    this.decoded.clear();
+  }
+
+  /**
+   * Executes one instruction (`inst`, expanded when it was compressed;
+   * `ilen` its length) at `pc`: the reference semantics, used for every
+   * instruction the decoded fast path does not handle itself. Answers the
+   * next pc; on a trap, sets {@link trap} and changes nothing. `done` is the
+   * count retired so far in this run (for instret reads).
+   */
+  private exec(inst: number, ilen: number, pc: number, done: number): number {
+    const x = this.x;
+    const xh = this.xh;
+    const out = this.out;
+    let result: number = BUDGET_SPENT;
+    const opcode = inst & 0x7f;
+    const rd = (inst >>> 7) & 31;
+    const f3 = (inst >>> 12) & 7;
+    const rs1 = (inst >>> 15) & 31;
+    const rs2 = (inst >>> 20) & 31;
+    const f7 = inst >>> 25;
+    let next = pc + ilen;
+    // The result to write to rd (when `write` is set).
+    let lo = 0;
+    let hi = 0;
+    let write = true;
+
+    switch (opcode) {
+      case 0x37: // LUI
+        lo = inst & 0xfffff000;
+        hi = lo >> 31;
+        break;
+      case 0x17: {
+        // AUIPC
+        const v = pc + ((inst & 0xfffff000) | 0);
+        lo = (v % TWO32) | 0;
+        hi = Math.floor(v / TWO32) | 0;
+        break;
+      }
+      case 0x6f: {
+        // JAL
+        const imm =
+          ((inst >> 31) << 20) |
+          (((inst >>> 21) & 0x3ff) << 1) |
+          (((inst >>> 20) & 1) << 11) |
+          (((inst >>> 12) & 0xff) << 12) |
+          0;
+        lo = (next % TWO32) | 0;
+        hi = Math.floor(next / TWO32) | 0;
+        next = pc + imm;
+        break;
+      }
+      case 0x67: {
+        // JALR
+        if (f3 !== 0) {
+          result = this.illegal(inst);
+          break;
+        }
+        const t = this.addrOf(rs1, inst >> 20);
+        lo = (next % TWO32) | 0;
+        hi = Math.floor(next / TWO32) | 0;
+        // Bit 0 cleared; a target that is no user address makes the next fetch fault.
+        next = t < 0 ? -1 : t - (t % 2);
+        break;
+      }
+      case 0x63: {
+        // BRANCH
+        write = false;
+        const alo = x[rs1];
+        const ahi = xh[rs1];
+        const blo = x[rs2];
+        const bhi = xh[rs2];
+        let take: boolean;
+        switch (f3) {
+          case 0:
+            take = alo === blo && ahi === bhi;
+            break;
+          case 1:
+            take = alo !== blo || ahi !== bhi;
+            break;
+          case 4:
+            take = lt64(alo, ahi, blo, bhi);
+            break;
+          case 5:
+            take = !lt64(alo, ahi, blo, bhi);
+            break;
+          case 6:
+            take = ltu64(alo, ahi, blo, bhi);
+            break;
+          case 7:
+            take = !ltu64(alo, ahi, blo, bhi);
+            break;
+          default:
+            result = this.illegal(inst);
+            take = false;
+        }
+        if (result !== BUDGET_SPENT) break;
+        if (take) {
+          const imm =
+            ((inst >> 31) << 12) |
+            (((inst >>> 25) & 0x3f) << 5) |
+            (((inst >>> 8) & 0xf) << 1) |
+            (((inst >>> 7) & 1) << 11) |
+            0;
+          next = pc + imm;
+        }
+        break;
+      }
+      case 0x03: {
+        // LOAD
+        const a = this.addrOf(rs1, inst >> 20);
+        const size = f3 === 3 ? 8 : 1 << (f3 & 3);
+        if (f3 === 7) {
+          result = this.illegal(inst);
+          break;
+        }
+        if (a < 0 || a % 4096 > 4096 - size) {
+          // Not a user address, or it crosses a page: bytes one by one (all translated first).
+          if (!this.loadSlow(a, size, f3 >= 4)) {
+            result = this.faultCause;
+            break;
+          }
+          lo = out[0];
+          hi = out[1];
+          break;
+        }
+        const o = this.readIndex(a);
+        if (o < 0) {
+          result = this.faultCause;
+          break;
+        }
+        const view = this.view;
+        switch (f3) {
+          case 0:
+            lo = view.getInt8(o);
+            hi = lo >> 31;
+            break;
+          case 1:
+            lo = view.getInt16(o, true);
+            hi = lo >> 31;
+            break;
+          case 2:
+            lo = view.getInt32(o, true);
+            hi = lo >> 31;
+            break;
+          case 3:
+            lo = view.getInt32(o, true);
+            hi = view.getInt32(o + 4, true);
+            break;
+          case 4:
+            lo = view.getUint8(o);
+            break;
+          case 5:
+            lo = view.getUint16(o, true);
+            break;
+          default:
+            lo = view.getInt32(o, true);
+            break;
+        }
+        break;
+      }
+      case 0x23: {
+        // STORE
+        write = false;
+        if (f3 > 3) {
+          result = this.illegal(inst);
+          break;
+        }
+        const imm = ((inst >> 25) << 5) | ((inst >>> 7) & 31);
+        const a = this.addrOf(rs1, imm);
+        const size = 1 << f3;
+        if (a < 0 || a % 4096 > 4096 - size) {
+          if (!this.storeSlow(a, size, x[rs2], xh[rs2])) result = this.faultCause;
+          break;
+        }
+        const o = this.writeIndex(a);
+        if (o < 0) {
+          result = this.faultCause;
+          break;
+        }
+        // A store to the reserved doubleword breaks an LR/SC reservation.
+        if (this.reserved !== -1 && Math.floor(a / 8) === Math.floor(this.reserved / 8)) this.reserved = -1;
+        const view = this.view;
+        if (f3 === 0) view.setInt8(o, x[rs2]);
+        else if (f3 === 1) view.setInt16(o, x[rs2], true);
+        else if (f3 === 2) view.setInt32(o, x[rs2], true);
+        else {
+          view.setInt32(o, x[rs2], true);
+          view.setInt32(o + 4, xh[rs2], true);
+        }
+        break;
+      }
+      case 0x13: {
+        // OP-IMM
+        const imm = inst >> 20;
+        const alo = x[rs1];
+        const ahi = xh[rs1];
+        const shamt = (inst >>> 20) & 63;
+        switch (f3) {
+          case 0: {
+            // ADDI: the unsigned low half plus the signed immediate carries -1, 0 or 1 into the high half
+            const s = (alo >>> 0) + imm;
+            lo = s | 0;
+            hi = (ahi + Math.floor(s / TWO32)) | 0;
+            break;
+          }
+          case 2: // SLTI
+            lo = lt64(alo, ahi, imm, imm >> 31) ? 1 : 0;
+            break;
+          case 3: // SLTIU
+            lo = ltu64(alo, ahi, imm, imm >> 31) ? 1 : 0;
+            break;
+          case 4: // XORI
+            lo = alo ^ imm;
+            hi = ahi ^ (imm >> 31);
+            break;
+          case 6: // ORI
+            lo = alo | imm;
+            hi = ahi | (imm >> 31);
+            break;
+          case 7: // ANDI
+            lo = alo & imm;
+            hi = ahi & (imm >> 31);
+            break;
+          case 1: {
+            const top = inst >>> 26; // imm[11:6]
+            if (top === 0) {
+              // SLLI
+              this.shl(alo, ahi, shamt);
+            } else if (top === 0x0a) {
+              // BSETI
+              this.bitOp(alo, ahi, shamt, 1);
+            } else if (top === 0x12) {
+              // BCLRI
+              this.bitOp(alo, ahi, shamt, 0);
+            } else if (top === 0x1a) {
+              // BINVI
+              this.bitOp(alo, ahi, shamt, 2);
+            } else if (inst >>> 20 === 0x600) {
+              // CLZ
+              out[0] = clz64(alo, ahi);
+              out[1] = 0;
+            } else if (inst >>> 20 === 0x601) {
+              // CTZ
+              out[0] = alo !== 0 ? ctz32(alo) : 32 + ctz32(ahi);
+              out[1] = 0;
+            } else if (inst >>> 20 === 0x602) {
+              // CPOP
+              out[0] = popcount32(alo) + popcount32(ahi);
+              out[1] = 0;
+            } else if (inst >>> 20 === 0x604) {
+              // SEXT.B
+              out[0] = (alo << 24) >> 24;
+              out[1] = out[0] >> 31;
+            } else if (inst >>> 20 === 0x605) {
+              // SEXT.H
+              out[0] = (alo << 16) >> 16;
+              out[1] = out[0] >> 31;
+            } else {
+              result = this.illegal(inst);
+              break;
+            }
+            lo = out[0];
+            hi = out[1];
+            break;
+          }
+          default: {
+            // 5: SRLI, SRAI, RORI, ORC.B, REV8, BEXTI
+            const top = inst >>> 26;
+            if (top === 0) this.shr(alo, ahi, shamt, false);
+            else if (top === 0x10) this.shr(alo, ahi, shamt, true);
+            else if (top === 0x18) this.ror(alo, ahi, shamt);
+            else if (top === 0x12) {
+              // BEXTI
+              out[0] = (shamt >= 32 ? ahi >>> (shamt - 32) : alo >>> shamt) & 1;
+              out[1] = 0;
+            } else if (inst >>> 20 === 0x287) {
+              // ORC.B
+              out[0] = orcb(alo);
+              out[1] = orcb(ahi);
+            } else if (inst >>> 20 === 0x6b8) {
+              // REV8
+              out[0] = bswap(ahi);
+              out[1] = bswap(alo);
+            } else {
+              result = this.illegal(inst);
+              break;
+            }
+            lo = out[0];
+            hi = out[1];
+          }
+        }
+        break;
+      }
+      case 0x1b: {
+        // OP-IMM-32
+        const alo = x[rs1];
+        const shamt = (inst >>> 20) & 31;
+        const top = inst >>> 25;
+        if (f3 === 0) {
+          lo = (alo + (inst >> 20)) | 0; // ADDIW
+        } else if (f3 === 1 && top === 0) {
+          lo = alo << shamt; // SLLIW
+        } else if (f3 === 1 && inst >>> 26 === 0x02) {
+          // SLLI.UW (Zba): zero-extend the low word, then shift by a 6-bit amount
+          this.shl(alo, 0, (inst >>> 20) & 63);
+          lo = out[0];
+          hi = out[1];
+          break;
+        } else if (f3 === 1 && inst >>> 20 === 0x600) {
+          lo = Math.clz32(alo); // CLZW
+        } else if (f3 === 1 && inst >>> 20 === 0x601) {
+          lo = ctz32(alo); // CTZW
+        } else if (f3 === 1 && inst >>> 20 === 0x602) {
+          lo = popcount32(alo); // CPOPW
+        } else if (f3 === 5 && top === 0) {
+          lo = (alo >>> shamt) | 0; // SRLIW
+        } else if (f3 === 5 && top === 0x20) {
+          lo = alo >> shamt; // SRAIW
+        } else if (f3 === 5 && top === 0x30) {
+          lo = shamt === 0 ? alo : (alo >>> shamt) | (alo << (32 - shamt)); // RORIW
+        } else {
+          result = this.illegal(inst);
+          break;
+        }
+        hi = lo >> 31;
+        break;
+      }
+      case 0x33: {
+        // OP
+        const alo = x[rs1];
+        const ahi = xh[rs1];
+        const blo = x[rs2];
+        const bhi = xh[rs2];
+        if (!this.op64(f7, f3, alo, ahi, blo, bhi)) {
+          result = this.illegal(inst);
+          break;
+        }
+        lo = out[0];
+        hi = out[1];
+        break;
+      }
+      case 0x3b: {
+        // OP-32
+        if (!this.op32(f7, f3, x[rs1], xh[rs1], x[rs2], xh[rs2], rs2)) {
+          result = this.illegal(inst);
+          break;
+        }
+        lo = out[0];
+        hi = out[1];
+        break;
+      }
+      case 0x0f: // MISC-MEM: FENCE (a no-op for one hart's view), FENCE.I
+        write = false;
+        if (f3 > 1) result = this.illegal(inst);
+        else if (f3 === 1) this.flushDecoded();
+        break;
+      case 0x73: {
+        // SYSTEM
+        if (f3 === 0) {
+          write = false;
+          if (inst === 0x00000073) result = Cause.UserEcall;
+          else if (inst === 0x00100073) {
+            this.tvalLo = (pc % TWO32) | 0;
+            this.tvalHi = Math.floor(pc / TWO32) | 0;
+            result = Cause.Breakpoint;
+          } else result = this.illegal(inst);
+          break;
+        }
+        const csr = inst >>> 20;
+        const old = this.readCsr(csr, done);
+        const oldHi = out[1];
+        if (old === undefined || f3 === 4) {
+          result = this.illegal(inst);
+          break;
+        }
+        // The operand: a register, or (f3 >= 5) the 5-bit immediate in rs1.
+        const srcLo = f3 >= 5 ? rs1 : x[rs1];
+        const srcHi = f3 >= 5 ? 0 : xh[rs1];
+        const op = f3 & 3; // 1 = write, 2 = set, 3 = clear
+        const writes = op === 1 || rs1 !== 0;
+        if (writes) {
+          let nlo = srcLo;
+          let nhi = srcHi;
+          if (op === 2) {
+            nlo = old | srcLo;
+            nhi = oldHi | srcHi;
+          } else if (op === 3) {
+            nlo = old & ~srcLo;
+            nhi = oldHi & ~srcHi;
+          }
+          if (!this.writeCsr(csr, nlo, nhi)) {
+            result = this.illegal(inst);
+            break;
+          }
+        }
+        lo = old;
+        hi = oldHi;
+        break;
+      }
+      case 0x2f: {
+        // AMO (A extension)
+        if (!this.amo(inst, rd, f3, rs1, rs2)) {
+          result = this.faultCause;
+          break;
+        }
+        lo = out[0];
+        hi = out[1];
+        break;
+      }
+      default:
+        result = this.illegal(inst);
+    }
+    if (result !== BUDGET_SPENT) {
+      this.trap = result;
+      return pc;
+    }
+    if (write && rd !== 0) {
+      x[rd] = lo;
+      xh[rd] = hi;
+    }
+    return next;
   }
 
   // ---- translation -------------------------------------------------------
@@ -630,10 +1164,10 @@ export class Hart {
   private addrOf(rs1: number, imm: number): number {
     const s = (this.x[rs1] >>> 0) + imm;
     const lo = s >>> 0;
-    const hi = (this.xh[rs1] + Math.floor(s / TWO32)) | 0;
+    const hi = (this.xh[rs1] + (s >= TWO32 ? 1 : s < 0 ? -1 : 0)) | 0;
     this.tvalLo = lo | 0;
     this.tvalHi = hi;
-    return hi >= 0 && hi < 0x200000 ? hi * TWO32 + lo : -1;
+    return hi === 0 ? lo : hi > 0 && hi < 0x200000 ? hi * TWO32 + lo : -1;
   }
 
   private setTval(a: number): void {

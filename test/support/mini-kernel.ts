@@ -17,6 +17,8 @@ export interface RunOutcome {
   /** Otherwise why it stopped: a cause name, 'budget', or an unknown system call. */
   stopped?: string;
   stdout: string;
+  /** What went to fd 1, as bytes. */
+  stdoutBytes: Uint8Array;
   stderr: string;
   instret: number;
   pc: number;
@@ -45,7 +47,8 @@ export function runElf(
   const hart = new Hart(machine.mmu);
   hart.pc = prog.entry;
   hart.setReg(2, prog.sp);
-  const out: RunOutcome = { stdout: '', stderr: '', instret: 0, pc: 0 };
+  const out: RunOutcome = { stdout: '', stdoutBytes: new Uint8Array(0), stderr: '', instret: 0, pc: 0 };
+  const chunks: Uint8Array[] = [];
   const decoder = new TextDecoder();
   const max = options.maxInstructions ?? 50_000_000;
   try {
@@ -63,9 +66,9 @@ export function runElf(
           const len = Number(hart.getReg(12));
           const buf = new Uint8Array(Math.min(len, 1 << 20));
           const left = copyFromUser(aspace, buf, hart.getReg(11));
-          const text = decoder.decode(buf.subarray(0, buf.length - left));
-          if (a0 === 1n) out.stdout += text;
-          else out.stderr += text;
+          const bytes = buf.subarray(0, buf.length - left);
+          if (a0 === 1n) chunks.push(bytes.slice());
+          else out.stderr += decoder.decode(bytes);
           hart.setReg(10, buf.length - left);
           hart.completeEcall();
           continue;
@@ -88,6 +91,15 @@ export function runElf(
     }
     if (out.exit === undefined && out.stopped === undefined) out.stopped = 'budget';
   } finally {
+    let n = 0;
+    for (const c of chunks) n += c.length;
+    out.stdoutBytes = new Uint8Array(n);
+    n = 0;
+    for (const c of chunks) {
+      out.stdoutBytes.set(c, n);
+      n += c.length;
+    }
+    out.stdout = decoder.decode(out.stdoutBytes);
     out.instret = hart.instret;
     out.pc = hart.pc;
     aspace.destroy();
