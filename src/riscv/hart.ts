@@ -19,8 +19,9 @@
  * not retire (`instret` counts only completed instructions, as hardware's).
  */
 import { Access, type Mmu, MODE_USER, Privilege } from '../paging/index.js';
-import { expandCompressed } from './compressed.js';
-import { clz64, ctz32, div64, divu64, lt64, ltu64, mul64, mulh64, popcount32 } from './int64.js';
+import { decodeInto, EMPTY_PAGE, MAX_DECODED_PAGES, OP, SLOT } from './decoded.js';
+import { clz64, ctz32, div64, divu64, lt64, ltu64, mul64, mulh64, mulhu32, popcount32 } from './int64.js';
+import { type Block, type BlockEnv, type BlockHost, compileBlock } from './jit.js';
 
 /** RISC-V exception causes (the privileged spec's `scause` values) a user hart raises. */
 export const Cause = {
@@ -43,185 +44,30 @@ export type Cause = (typeof Cause)[keyof typeof Cause];
 export const BUDGET_SPENT = -1;
 
 const TWO32 = 4294967296;
+const EMPTY_HEAT: Uint8Array = new Uint8Array(0);
 
-/** Decoded instructions' operations: the fast path's own, and GENERIC for the reference path. */
-const OP = {
-  UNDECODED: 0,
-  GENERIC: 1,
-  LUI: 2,
-  AUIPC: 3,
-  JAL: 4,
-  JALR: 5,
-  BEQ: 6,
-  BNE: 7,
-  BLT: 8,
-  BGE: 9,
-  BLTU: 10,
-  BGEU: 11,
-  LB: 12,
-  LH: 13,
-  LW: 14,
-  LD: 15,
-  LBU: 16,
-  LHU: 17,
-  LWU: 18,
-  SB: 19,
-  SH: 20,
-  SW: 21,
-  SD: 22,
-  ADDI: 23,
-  SLTI: 24,
-  SLTIU: 25,
-  XORI: 26,
-  ORI: 27,
-  ANDI: 28,
-  SLLI: 29,
-  SRLI: 30,
-  SRAI: 31,
-  ADDIW: 32,
-  SLLIW: 33,
-  SRLIW: 34,
-  SRAIW: 35,
-  ADD: 36,
-  SUB: 37,
-  SLT: 38,
-  SLTU: 39,
-  XOR: 40,
-  OR: 41,
-  AND: 42,
-  ADDW: 43,
-  SUBW: 44,
-} as const;
-
-/** Int32 fields per decoded halfword slot: raw bits, op, rd|rs1|rs2|ilen, immediate, the expanded instruction. */
-const SLOT = 5;
-/** Decoded pages kept per hart before the cache starts over (each is 40 KiB). */
-const MAX_DECODED_PAGES = 4096;
-const EMPTY_PAGE: Int32Array = new Int32Array(SLOT);
-
-// The loads by funct3 (LB LH LW LD LBU LHU LWU), the stores, the branches, OP-IMM and OP (0: not fast).
-const LOAD_OPS: readonly number[] = [OP.LB, OP.LH, OP.LW, OP.LD, OP.LBU, OP.LHU, OP.LWU];
-const STORE_OPS: readonly number[] = [OP.SB, OP.SH, OP.SW, OP.SD];
-const BRANCH_OPS: readonly number[] = [OP.BEQ, OP.BNE, 0, 0, OP.BLT, OP.BGE, OP.BLTU, OP.BGEU];
-const OPIMM_OPS: readonly number[] = [OP.ADDI, 0, OP.SLTI, OP.SLTIU, OP.XORI, 0, OP.ORI, OP.ANDI];
-const OP_OPS: readonly number[] = [OP.ADD, 0, OP.SLT, OP.SLTU, OP.XOR, 0, OP.OR, OP.AND];
-
-/**
- * Decodes the instruction with bits `raw` (a 16-bit parcel or a 32-bit
- * word) into `dec[e..e+SLOT)`. Whatever the fast path does not handle (or
- * an illegal encoding) becomes GENERIC with the 32-bit form for `exec`.
- */
-function decodeInto(dec: Int32Array, e: number, raw: number): void {
-  let inst = raw >>> 0;
-  let ilen = 4;
-  if ((raw & 3) !== 3) {
-    ilen = 2;
-    inst = expandCompressed(raw & 0xffff);
-    // An illegal parcel: exec sees its own bits, which no 32-bit opcode matches (tval = the parcel).
-    if (inst === 0) inst = raw & 0xffff;
-  }
-  const rd = (inst >>> 7) & 31;
-  const f3 = (inst >>> 12) & 7;
-  const rs1 = (inst >>> 15) & 31;
-  const rs2 = (inst >>> 20) & 31;
-  const f7 = inst >>> 25;
-  let op: number = OP.GENERIC;
-  let imm = 0;
-  switch (inst & 0x7f) {
-    case 0x37:
-      op = OP.LUI;
-      imm = inst & 0xfffff000;
-      break;
-    case 0x17:
-      op = OP.AUIPC;
-      imm = inst & 0xfffff000;
-      break;
-    case 0x6f:
-      op = OP.JAL;
-      imm =
-        ((inst >> 31) << 20) |
-        (((inst >>> 21) & 0x3ff) << 1) |
-        (((inst >>> 20) & 1) << 11) |
-        (((inst >>> 12) & 0xff) << 12);
-      break;
-    case 0x67:
-      if (f3 === 0) {
-        op = OP.JALR;
-        imm = inst >> 20;
-      }
-      break;
-    case 0x63:
-      if (BRANCH_OPS[f3] !== 0) {
-        op = BRANCH_OPS[f3];
-        imm =
-          ((inst >> 31) << 12) |
-          (((inst >>> 25) & 0x3f) << 5) |
-          (((inst >>> 8) & 0xf) << 1) |
-          (((inst >>> 7) & 1) << 11);
-      }
-      break;
-    case 0x03:
-      if (f3 < 7) {
-        op = LOAD_OPS[f3];
-        imm = inst >> 20;
-      }
-      break;
-    case 0x23:
-      if (f3 < 4) {
-        op = STORE_OPS[f3];
-        imm = ((inst >> 25) << 5) | ((inst >>> 7) & 31);
-      }
-      break;
-    case 0x13:
-      if (OPIMM_OPS[f3] !== 0) {
-        op = OPIMM_OPS[f3];
-        imm = inst >> 20;
-      } else if (f3 === 1 && inst >>> 26 === 0) {
-        op = OP.SLLI;
-        imm = (inst >>> 20) & 63;
-      } else if (f3 === 5 && (inst >>> 26 === 0 || inst >>> 26 === 0x10)) {
-        op = inst >>> 26 === 0 ? OP.SRLI : OP.SRAI;
-        imm = (inst >>> 20) & 63;
-      }
-      break;
-    case 0x1b:
-      if (f3 === 0) {
-        op = OP.ADDIW;
-        imm = inst >> 20;
-      } else if (f3 === 1 && f7 === 0) {
-        op = OP.SLLIW;
-        imm = rs2;
-      } else if (f3 === 5 && (f7 === 0 || f7 === 0x20)) {
-        op = f7 === 0 ? OP.SRLIW : OP.SRAIW;
-        imm = rs2;
-      }
-      break;
-    case 0x33:
-      if (f7 === 0 && OP_OPS[f3] !== 0) op = OP_OPS[f3];
-      else if (f7 === 0x20 && f3 === 0) op = OP.SUB;
-      break;
-    case 0x3b:
-      if (f3 === 0 && f7 === 0) op = OP.ADDW;
-      else if (f3 === 0 && f7 === 0x20) op = OP.SUBW;
-      break;
-  }
-  dec[e] = raw;
-  dec[e + 1] = op;
-  // Bits 18+: the access size of a load or store.
-  const size = (inst & 0x5f) === 0x03 ? ((f3 & 3) === 3 ? 8 : 1 << (f3 & 3)) : 0;
-  dec[e + 2] = rd | (rs1 << 5) | (rs2 << 10) | (ilen << 15) | (size << 18);
-  dec[e + 3] = imm;
-  dec[e + 4] = inst | 0;
-}
 /** Addresses at or above this are beyond every user space (2^53: the walker refuses them anyway). */
 const ADDR_LIMIT = 2 ** 53;
 
 export interface HartOptions {
-  /** Cycles per `time` tick: `time` reads instret / this (default 1, a 1 GHz-like clock is the kernel's business). */
-  timeDivisor?: number;
+  /**
+   * Compile hot basic blocks to JavaScript (`new Function`); default true.
+   * Switch it off where the environment forbids generated code.
+   */
+  compile?: boolean;
+  /** Executions of a block's first instruction before it is compiled (default 16; 1 compiles at once). */
+  hotness?: number;
 }
 
-export class Hart {
+/** A code page as the hart caches it: decoded slots, compiled blocks by slot, and their heat. */
+interface CodePage {
+  dec: Int32Array;
+  /** undefined: not compiled (yet); null: not compilable at this slot. */
+  blocks: (Block | null | undefined)[];
+  heat: Uint8Array;
+}
+
+export class Hart implements BlockHost {
   /** Low halves of x0..x31. */
   readonly x = new Int32Array(32);
   /** High halves of x0..x31. */
@@ -254,8 +100,16 @@ export class Hart {
   private readonly modeX: Uint8Array;
   private readonly out = new Int32Array(4);
   private readonly u16: Uint16Array;
+  private readonly u32: Uint32Array;
+  private readonly env: BlockEnv;
   // Decoded code pages by memory index (see run).
-  private readonly decoded = new Map<number, Int32Array>();
+  private readonly decoded = new Map<number, CodePage>();
+  private readonly compile: boolean;
+  private readonly hotness: number;
+  /** Instructions the last compiled block completed (BlockHost). */
+  blockDone = 0;
+  // Instructions this run retired before the block now running (for instret reads inside it).
+  private runDone = 0;
   // The cause of the trap that ended the current step (BUDGET_SPENT while none).
   private trap: number = BUDGET_SPENT;
   // The LR/SC reservation: the reserved address, or -1.
@@ -263,11 +117,14 @@ export class Hart {
   // Set by a failed translation: the cause to report.
   private faultCause = 0;
 
-  constructor(mmu: Mmu) {
+  constructor(mmu: Mmu, options: HartOptions = {}) {
     this.mmu = mmu;
+    this.compile = options.compile ?? true;
+    this.hotness = Math.min(255, Math.max(1, options.hotness ?? 16));
     this.bytes = mmu.mem.bytes;
     this.view = mmu.mem.view;
     this.u16 = new Uint16Array(mmu.mem.buffer);
+    this.u32 = mmu.mem.u32;
     this.mask = mmu.tlbEntries - 1;
     this.tagR = mmu.tlbR.tag;
     this.offR = mmu.tlbR.off;
@@ -278,6 +135,22 @@ export class Hart {
     this.tagX = mmu.tlbX.tag;
     this.offX = mmu.tlbX.off;
     this.modeX = mmu.tlbX.modes;
+    this.env = {
+      x: this.x,
+      xh: this.xh,
+      view: this.view,
+      bytes: this.bytes,
+      u16: this.u16,
+      u32: this.u32,
+      tagR: this.tagR,
+      offR: this.offR,
+      modeR: this.modeR,
+      tagW: this.tagW,
+      offW: this.offW,
+      modeW: this.modeW,
+      mask: this.mask,
+      mulhu: mulhu32,
+    };
   }
 
   /** The trap value as an unsigned 64-bit number. */
@@ -340,6 +213,9 @@ export class Hart {
     let pageSlot = 0;
     let memBase = 0; // its index in memory
     let dec: Int32Array = EMPTY_PAGE;
+    let blocks: (Block | null | undefined)[] = [];
+    let heat: Uint8Array = EMPTY_HEAT;
+    const jit = this.compile;
     try {
       while (done < budget) {
         let o = pc - pageStart;
@@ -360,8 +236,32 @@ export class Hart {
           pageVpn = vpn;
           pageSlot = vpn & this.mask;
           memBase = off;
-          dec = this.decodedPage(off);
+          const page = this.codePage(off);
+          dec = page.dec;
+          blocks = page.blocks;
+          heat = page.heat;
           o = pc - pageStart;
+        }
+        // ---- the compiled tier: a block at this instruction runs whole ----
+        let compileHere = false;
+        if (jit) {
+          const j = o >>> 1;
+          const blk = blocks[j];
+          if (blk !== undefined) {
+            if (blk !== null) {
+              this.runDone = done;
+              const next = blk.fn(this);
+              if (next !== -2) {
+                pc = next;
+                done += this.blockDone;
+                if (this.trap !== BUDGET_SPENT) break;
+                continue;
+              }
+              // Its code changed since: compile again when it is hot again.
+              blocks[j] = undefined;
+              heat[j] = 0;
+            }
+          } else if (++heat[j] >= this.hotness) compileHere = true;
         }
         const h = (memBase + o) >>> 1;
         let raw = u16[h];
@@ -378,6 +278,10 @@ export class Hart {
         }
         const e = (o >>> 1) * SLOT;
         if (dec[e] !== raw) decodeInto(dec, e, raw);
+        if (compileHere) {
+          blocks[o >>> 1] = compileBlock(dec, o >>> 1, pc, memBase, this.env) ?? null;
+          if (blocks[o >>> 1] !== null) continue;
+        }
         const f = dec[e + 2];
         const rd = f & 31;
         const rs1 = (f >>> 5) & 31;
@@ -490,6 +394,40 @@ export class Hart {
           }
           case OP.SLLIW:
             lo = x[rs1] << imm;
+            hi = lo >> 31;
+            break;
+          case OP.SLL:
+          case OP.SRL:
+          case OP.SRA: {
+            const op = dec[e + 1];
+            const n = x[rs2] & 63;
+            if (op === OP.SLL) this.shl(x[rs1], xh[rs1], n);
+            else this.shr(x[rs1], xh[rs1], n, op === OP.SRA);
+            lo = this.out[0];
+            hi = this.out[1];
+            break;
+          }
+          case OP.SLLW:
+            lo = x[rs1] << (x[rs2] & 31);
+            hi = lo >> 31;
+            break;
+          case OP.SRLW:
+            lo = (x[rs1] >>> (x[rs2] & 31)) | 0;
+            hi = lo >> 31;
+            break;
+          case OP.SRAW:
+            lo = x[rs1] >> (x[rs2] & 31);
+            hi = lo >> 31;
+            break;
+          case OP.MUL: {
+            const a = x[rs1];
+            const b = x[rs2];
+            lo = Math.imul(a, b);
+            hi = (mulhu32(a >>> 0, b >>> 0) + Math.imul(a, xh[rs2]) + Math.imul(xh[rs1], b)) | 0;
+            break;
+          }
+          case OP.MULW:
+            lo = Math.imul(x[rs1], x[rs2]);
             hi = lo >> 31;
             break;
           case OP.SRLIW:
@@ -688,16 +626,46 @@ export class Hart {
     return this.exec(inst, 4, pc, done);
   }
 
-  /** The decoded cache of the code page at memory index `base` (made on first use). */
-  private decodedPage(base: number): Int32Array {
+  /** The cached code page at memory index `base` (made on first use). */
+  private codePage(base: number): CodePage {
     let page = this.decoded.get(base);
     if (page === undefined) {
       if (this.decoded.size >= MAX_DECODED_PAGES) this.decoded.clear();
-      page = new Int32Array(2048 * SLOT).fill(-1);
-      for (let i = 1; i < page.length; i += SLOT) page[i] = OP.UNDECODED;
+      const dec = new Int32Array(2048 * SLOT).fill(-1);
+      for (let i = 1; i < dec.length; i += SLOT) dec[i] = OP.UNDECODED;
+      page = { dec, blocks: new Array(2048), heat: new Uint8Array(2048) };
       this.decoded.set(base, page);
     }
     return page;
+  }
+
+  // ---- what compiled blocks call (BlockHost) -------------------------------
+
+  jitMiss(a: number, lo: number, hi: number, write: boolean): number {
+    this.tvalLo = lo | 0;
+    this.tvalHi = hi;
+    const m = this.miss(a, write ? Access.Write : Access.Read);
+    if (m < 0) this.trap = this.faultCause;
+    return m;
+  }
+
+  jitTarget(lo: number, hi: number): number {
+    if (hi > 0 && hi < 0x200000) {
+      const t = hi * TWO32 + lo;
+      return t - (t % 2);
+    }
+    this.tvalLo = lo | 0;
+    this.tvalHi = hi;
+    return -1;
+  }
+
+  jitExec(inst: number, ilen: number, pc: number, doneInBlock: number): number {
+    this.exec(inst, ilen, pc, this.runDone + doneInBlock);
+    return this.trap === BUDGET_SPENT ? 0 : -1;
+  }
+
+  get hasReservation(): boolean {
+    return this.reserved !== -1;
   }
 
   /** Drops every decoded instruction (fence.i, riscv_flush_icache, an exec). */

@@ -144,29 +144,56 @@ export function divu64(out: Int32Array, alo: number, ahi: number, blo: number, b
     out[3] = Math.floor(r / TWO32) | 0;
     return;
   }
-  // Shift-subtract, one quotient bit at a time, on 32-bit halves.
-  let qlo = 0;
-  let qhi = 0;
-  let rlo = 0;
-  let rhi = 0;
-  for (let bit = 63; bit >= 0; bit--) {
-    // r = (r << 1) | bit of a
-    rhi = ((rhi << 1) | (rlo >>> 31)) >>> 0;
-    const abit = bit >= 32 ? (a1 >>> (bit - 32)) & 1 : (a0 >>> bit) & 1;
-    rlo = ((rlo << 1) | abit) >>> 0;
-    if (rhi > b1 || (rhi === b1 && rlo >= b0)) {
-      // r -= b
-      const nlo = rlo - b0;
-      rhi = (rhi - b1 - (nlo < 0 ? 1 : 0)) >>> 0;
-      rlo = nlo >>> 0;
-      if (bit >= 32) qhi |= 1 << (bit - 32);
-      else qlo |= 1 << bit;
+  if (b1 === 0) {
+    // A 32-bit divisor: long division in 16-bit digits (every partial dividend stays below 2^48, exact).
+    let r = 0;
+    let q = 0;
+    let qhi = 0;
+    for (let k = 3; k >= 0; k--) {
+      const digit = k >= 2 ? (a1 >>> ((k - 2) * 16)) & 0xffff : (a0 >>> (k * 16)) & 0xffff;
+      const cur = r * 65536 + digit;
+      const d = Math.floor(cur / b0);
+      r = cur - d * b0;
+      if (k >= 2) qhi = qhi * 65536 + d;
+      else q = q * 65536 + d;
     }
+    out[0] = q | 0;
+    out[1] = qhi | 0;
+    out[2] = r | 0;
+    out[3] = 0;
+    return;
   }
-  out[0] = qlo | 0;
-  out[1] = qhi | 0;
-  out[2] = rlo | 0;
-  out[3] = rhi | 0;
+  // A divisor of 2^32 or more: the quotient fits in 32 bits. Estimate it in doubles, then correct
+  // with the exact remainder a - q·b (the estimate is off by a few at most).
+  let q = Math.floor((a1 * TWO32 + a0) / (b1 * TWO32 + b0));
+  if (q > 0xffffffff) q = 0xffffffff;
+  for (;;) {
+    // r = a - q·b, exactly, on halves (q < 2^32).
+    const plo = Math.imul(q | 0, b0 | 0) >>> 0;
+    const phi = (mulhu32(q, b0) + Math.imul(q | 0, b1 | 0)) >>> 0;
+    const overflow = mulhu32(q, b1) !== 0 || phi < Math.imul(q | 0, b1 | 0) >>> 0;
+    // q·b > a: one less.
+    if (overflow || phi > a1 || (phi === a1 && plo > a0)) {
+      q -= 1;
+      continue;
+    }
+    let rlo = a0 - plo;
+    let rhi = a1 - phi;
+    if (rlo < 0) {
+      rlo += TWO32;
+      rhi -= 1;
+    }
+    // r ≥ b: one more.
+    if (rhi > b1 || (rhi === b1 && rlo >= b0)) {
+      q += 1;
+      continue;
+    }
+    out[0] = q | 0;
+    out[1] = 0;
+    out[2] = rlo | 0;
+    out[3] = rhi | 0;
+    return;
+  }
 }
 
 /** Signed 64-bit division with RISC-V's rules (÷0 and overflow handled by the caller); quotient and remainder as {@link divu64}. */

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runElf } from '../support/mini-kernel.js';
+import { runElf, TIERS } from '../support/mini-kernel.js';
 
 const FIX = fileURLToPath(new URL('../../fixtures/riscv/', import.meta.url));
 
@@ -27,12 +27,14 @@ function hexDiff(got: Uint8Array, want: Uint8Array): string {
 
 describe('our fixtures give what qemu-riscv64 printed', () => {
   for (const name of readdirSync(join(FIX, 'bin')).sort()) {
-    test(name, () => {
-      const r = runElf(new Uint8Array(readFileSync(join(FIX, 'bin', name))), { argv: [name] });
-      assert.equal(r.stopped, undefined, r.stopped);
-      assert.equal(r.exit, 0);
-      assert.equal(r.stdout, readFileSync(join(FIX, 'expected', `${name}.txt`), 'utf8'));
-    });
+    for (const [tier, hart] of TIERS) {
+      test(`${name} (${tier})`, () => {
+        const r = runElf(new Uint8Array(readFileSync(join(FIX, 'bin', name))), { argv: [name], hart });
+        assert.equal(r.stopped, undefined, r.stopped);
+        assert.equal(r.exit, 0);
+        assert.equal(r.stdout, readFileSync(join(FIX, 'expected', `${name}.txt`), 'utf8'));
+      });
+    }
   }
 });
 
@@ -40,12 +42,14 @@ describe('random instruction streams: every register and the buffer equal to qem
   const dir = join(FIX, 'random');
   for (const name of readdirSync(join(dir, 'bin')).sort()) {
     test(name, () => {
-      const r = runElf(new Uint8Array(readFileSync(join(dir, 'bin', name))));
-      assert.equal(r.stopped, undefined, r.stopped);
-      assert.equal(r.exit, 0);
       const want = new Uint8Array(readFileSync(join(dir, 'expected', `${name}.bin`)));
       assert.equal(want.length, 256 + 31 * 8);
-      assert.equal(hexDiff(r.stdoutBytes, want), 'same');
+      for (const [tier, hart] of TIERS) {
+        const r = runElf(new Uint8Array(readFileSync(join(dir, 'bin', name))), { hart });
+        assert.equal(r.stopped, undefined, `${tier}: ${r.stopped}`);
+        assert.equal(r.exit, 0);
+        assert.equal(hexDiff(r.stdoutBytes, want), 'same', tier);
+      }
     });
   }
 });

@@ -10,7 +10,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runElf } from '../support/mini-kernel.js';
+import { runElf, TIERS } from '../support/mini-kernel.js';
 
 const ROOT = fileURLToPath(new URL('../../../shared/riscv-tests/', import.meta.url));
 const BIN = join(ROOT, 'bin');
@@ -37,9 +37,12 @@ describe('riscv-tests (upstream ISA suite, Linux user mode)', () => {
   });
   for (const name of names) {
     test(name, () => {
-      const r = runElf(new Uint8Array(readFileSync(join(BIN, name))), { maxInstructions: 5_000_000 });
-      assert.equal(r.stopped, undefined, `${name} stopped: ${r.stopped}`);
-      assert.equal(r.exit, 0, `${name}: failed test case ${r.exit}; stderr: ${r.stderr}`);
+      const file = new Uint8Array(readFileSync(join(BIN, name)));
+      for (const [tier, hart] of TIERS) {
+        const r = runElf(file, { maxInstructions: 5_000_000, hart });
+        assert.equal(r.stopped, undefined, `${name} (${tier}) stopped: ${r.stopped}`);
+        assert.equal(r.exit, 0, `${name} (${tier}): failed test case ${r.exit}; stderr: ${r.stderr}`);
+      }
     });
   }
 });

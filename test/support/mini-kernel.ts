@@ -9,7 +9,7 @@ import { copyFromUser } from 'axptr';
 import { FilePages, loadElf } from 'axptr/kernel';
 import { AddrSpace } from 'axptr/mm';
 import { Machine, MappingFlags, PTE_FORMATS } from 'axptr/paging';
-import { BUDGET_SPENT, Cause, Hart } from 'axptr/riscv';
+import { BUDGET_SPENT, Cause, Hart, type HartOptions } from 'axptr/riscv';
 
 export interface RunOutcome {
   /** The exit status, when the program exited. */
@@ -26,9 +26,15 @@ export interface RunOutcome {
 
 const CAUSE_NAMES = Object.fromEntries(Object.entries(Cause).map(([k, v]) => [v, k]));
 
+/** The two tiers the tests run: the interpreter alone, and the compiled tier compiling at once. */
+export const TIERS: readonly [string, HartOptions][] = [
+  ['interpreter', { compile: false }],
+  ['compiled', { compile: true, hotness: 1 }],
+];
+
 export function runElf(
   file: Uint8Array,
-  options: { argv?: string[]; maxInstructions?: number } = {},
+  options: { argv?: string[]; maxInstructions?: number; hart?: HartOptions } = {},
 ): RunOutcome {
   const machine = new Machine({ memSize: 64 << 20 });
   const aspace = new AddrSpace({
@@ -44,7 +50,7 @@ export function runElf(
     random: new Uint8Array(16).fill(7),
   });
   aspace.activate(machine.mmu);
-  const hart = new Hart(machine.mmu);
+  const hart = new Hart(machine.mmu, options.hart);
   hart.pc = prog.entry;
   hart.setReg(2, prog.sp);
   const out: RunOutcome = { stdout: '', stdoutBytes: new Uint8Array(0), stderr: '', instret: 0, pc: 0 };
