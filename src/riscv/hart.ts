@@ -20,6 +20,7 @@
  */
 import { Access, type Mmu, MODE_USER, Privilege } from '../paging/index.js';
 import { decodeInto, EMPTY_PAGE, MAX_DECODED_PAGES, OP, SLOT } from './decoded.js';
+import * as fp from './fp.js';
 import { clz64, ctz32, div64, divu64, lt64, ltu64, mul64, mulh64, mulhu32, popcount32 } from './int64.js';
 import { type Block, type BlockEnv, type BlockHost, compileBlock } from './jit.js';
 
@@ -44,6 +45,8 @@ export type Cause = (typeof Cause)[keyof typeof Cause];
 export const BUDGET_SPENT = -1;
 
 const TWO32 = 4294967296;
+/** execFp's answer when its integer result goes to x[rd]. */
+const WRITE_RD = -100;
 const EMPTY_HEAT: Uint8Array = new Uint8Array(0);
 
 /** Addresses at or above this are beyond every user space (2^53: the walker refuses them anyway). */
@@ -99,6 +102,8 @@ export class Hart implements BlockHost {
   private readonly offX: Uint32Array;
   private readonly modeX: Uint8Array;
   private readonly out = new Int32Array(4);
+  // The FP flags one instruction raises (fp.ts ORs into it).
+  private readonly fl = new Int32Array(1);
   private readonly u16: Uint16Array;
   private readonly u32: Uint32Array;
   private readonly env: BlockEnv;
@@ -1070,6 +1075,22 @@ export class Hart implements BlockHost {
         hi = oldHi;
         break;
       }
+      case 0x07: // LOAD-FP
+      case 0x27: // STORE-FP
+      case 0x43: // FMADD
+      case 0x47: // FMSUB
+      case 0x4b: // FNMSUB
+      case 0x4f: // FNMADD
+      case 0x53: // OP-FP
+        write = false;
+        result = this.execFp(inst, opcode, rd, f3, rs1, rs2);
+        if (result === WRITE_RD) {
+          result = BUDGET_SPENT;
+          write = true;
+          lo = out[0];
+          hi = out[1];
+        }
+        break;
       case 0x2f: {
         // AMO (A extension)
         if (!this.amo(inst, rd, f3, rs1, rs2)) {
@@ -1458,6 +1479,256 @@ export class Hart implements BlockHost {
     out[1] = r >> 31;
     void ahi;
     return true;
+  }
+
+  // ---- F and D ------------------------------------------------------------
+
+  /** A single register's value bits: the low half when properly NaN-boxed, else the canonical NaN. */
+  private single(r: number): number {
+    return this.fh[r] === -1 ? this.f[r] : fp.CANONICAL_NAN32;
+  }
+
+  private setSingle(r: number, b: number): void {
+    this.f[r] = b;
+    this.fh[r] = -1;
+  }
+
+  /**
+   * The F and D instructions: BUDGET_SPENT when done, WRITE_RD when the
+   * integer result in out[0..1] goes to x[rd], or a trap cause.
+   */
+  private execFp(inst: number, opcode: number, rd: number, f3: number, rs1: number, rs2: number): number {
+    const f = this.f;
+    const fh = this.fh;
+    const out = this.out;
+    const fl = this.fl;
+    if (opcode === 0x07 || opcode === 0x27) {
+      if (f3 !== 2 && f3 !== 3) return this.illegal(inst);
+      const imm = opcode === 0x07 ? inst >> 20 : ((inst >> 25) << 5) | ((inst >>> 7) & 31);
+      const a = this.addrOf(rs1, imm);
+      const size = f3 === 3 ? 8 : 4;
+      if (opcode === 0x07) {
+        if (!this.loadSlowOrFast(a, size)) return this.faultCause;
+        if (size === 4) this.setSingle(rd, out[0]);
+        else {
+          f[rd] = out[0];
+          fh[rd] = out[1];
+        }
+        return BUDGET_SPENT;
+      }
+      const lo = f[rs2];
+      const hi = fh[rs2];
+      if (!this.storeSlow(a, size, lo, hi)) return this.faultCause;
+      return BUDGET_SPENT;
+    }
+    const fmt = (inst >>> 25) & 3;
+    if (fmt > 1) return this.illegal(inst); // H and Q are not implemented
+    const double = fmt === 1;
+    const rmField = f3;
+    const rm = rmField === 7 ? this.frm : rmField;
+    fl[0] = 0;
+    if (opcode !== 0x53) {
+      // The fused forms: FMADD (a·b + c), FMSUB (a·b − c), FNMSUB (−a·b + c), FNMADD (−a·b − c).
+      if (rm > 4) return this.illegal(inst);
+      const rs3 = inst >>> 27;
+      const negP = opcode === 0x4b || opcode === 0x4f;
+      const negC = opcode === 0x47 || opcode === 0x4f;
+      if (double) {
+        fp.fma64(f[rs1], fh[rs1], f[rs2], fh[rs2], f[rs3], fh[rs3], negP, negC, rm, out, fl);
+        f[rd] = out[0];
+        fh[rd] = out[1];
+      } else
+        this.setSingle(
+          rd,
+          fp.fma32(this.single(rs1), this.single(rs2), this.single(rs3), negP, negC, rm, fl),
+        );
+      this.fflags |= fl[0];
+      return BUDGET_SPENT;
+    }
+    const funct5 = inst >>> 27;
+    const needsRm =
+      funct5 <= 0x03 || funct5 === 0x0b || funct5 === 0x08 || funct5 === 0x18 || funct5 === 0x1a;
+    if (needsRm && rm > 4) return this.illegal(inst);
+    let result: number = BUDGET_SPENT;
+    switch (funct5) {
+      case 0x00:
+      case 0x01:
+      case 0x02:
+      case 0x03: {
+        const op = funct5 === 0 ? 'add' : funct5 === 1 ? 'sub' : funct5 === 2 ? 'mul' : 'div';
+        if (double) {
+          fp.op64(op, f[rs1], fh[rs1], f[rs2], fh[rs2], rm, out, fl);
+          f[rd] = out[0];
+          fh[rd] = out[1];
+        } else this.setSingle(rd, fp.op32(op, this.single(rs1), this.single(rs2), rm, fl));
+        break;
+      }
+      case 0x0b: // FSQRT
+        if (rs2 !== 0) return this.illegal(inst);
+        if (double) {
+          fp.sqrt64(f[rs1], fh[rs1], rm, out, fl);
+          f[rd] = out[0];
+          fh[rd] = out[1];
+        } else this.setSingle(rd, fp.sqrt32(this.single(rs1), rm, fl));
+        break;
+      case 0x04: {
+        // FSGNJ, FSGNJN, FSGNJX: the sign bit only (no NaN canonicalisation)
+        if (f3 > 2) return this.illegal(inst);
+        const aSign = double ? fh[rs1] & 0x80000000 : this.single(rs1) & 0x80000000;
+        const bSign = double ? fh[rs2] & 0x80000000 : this.single(rs2) & 0x80000000;
+        const sign = f3 === 0 ? bSign : f3 === 1 ? ~bSign & 0x80000000 : aSign ^ bSign;
+        if (double) {
+          f[rd] = f[rs1];
+          fh[rd] = (fh[rs1] & 0x7fffffff) | sign;
+        } else this.setSingle(rd, (this.single(rs1) & 0x7fffffff) | sign);
+        break;
+      }
+      case 0x05: {
+        // FMIN / FMAX: a NaN operand loses to a number; signalling NaNs raise NV; -0 < +0
+        if (f3 > 1) return this.illegal(inst);
+        const aNaN = double ? fp.isNaN64(f[rs1], fh[rs1]) : fp.isNaN32(this.single(rs1));
+        const bNaN = double ? fp.isNaN64(f[rs2], fh[rs2]) : fp.isNaN32(this.single(rs2));
+        if (
+          double
+            ? fp.isSNaN64(f[rs1], fh[rs1]) || fp.isSNaN64(f[rs2], fh[rs2])
+            : fp.isSNaN32(this.single(rs1)) || fp.isSNaN32(this.single(rs2))
+        )
+          fl[0] |= fp.FLAG.NV;
+        const a = double ? fp.f64Of(f[rs1], fh[rs1]) : fp.f32Of(this.single(rs1));
+        const b = double ? fp.f64Of(f[rs2], fh[rs2]) : fp.f32Of(this.single(rs2));
+        let pickA: boolean;
+        if (aNaN && bNaN) pickA = false;
+        else if (aNaN) pickA = false;
+        else if (bNaN) pickA = true;
+        else if (a === b)
+          pickA = f3 === 0 ? Object.is(a, -0) : Object.is(b, -0); // -0 is the minimum
+        else pickA = f3 === 0 ? a < b : a > b;
+        if (aNaN && bNaN) {
+          if (double) {
+            f[rd] = 0;
+            fh[rd] = fp.CANONICAL_NAN_HI;
+          } else this.setSingle(rd, fp.CANONICAL_NAN32);
+        } else if (double) {
+          const src = pickA ? rs1 : rs2;
+          f[rd] = f[src];
+          fh[rd] = fh[src];
+        } else this.setSingle(rd, this.single(pickA ? rs1 : rs2));
+        break;
+      }
+      case 0x08: // FCVT.S.D (fmt 0, rs2 1) / FCVT.D.S (fmt 1, rs2 0)
+        if (!double && rs2 === 1) this.setSingle(rd, fp.narrow(f[rs1], fh[rs1], rm, fl));
+        else if (double && rs2 === 0) {
+          fp.widen(this.single(rs1), out, fl);
+          f[rd] = out[0];
+          fh[rd] = out[1];
+        } else return this.illegal(inst);
+        break;
+      case 0x14: {
+        // FLE (0), FLT (1), FEQ (2): FEQ raises NV only for signalling NaNs, FLT / FLE for any NaN
+        if (f3 > 2) return this.illegal(inst);
+        const aNaN = double ? fp.isNaN64(f[rs1], fh[rs1]) : fp.isNaN32(this.single(rs1));
+        const bNaN = double ? fp.isNaN64(f[rs2], fh[rs2]) : fp.isNaN32(this.single(rs2));
+        const sig = double
+          ? fp.isSNaN64(f[rs1], fh[rs1]) || fp.isSNaN64(f[rs2], fh[rs2])
+          : fp.isSNaN32(this.single(rs1)) || fp.isSNaN32(this.single(rs2));
+        if (sig || (f3 !== 2 && (aNaN || bNaN))) fl[0] |= fp.FLAG.NV;
+        const a = double ? fp.f64Of(f[rs1], fh[rs1]) : fp.f32Of(this.single(rs1));
+        const b = double ? fp.f64Of(f[rs2], fh[rs2]) : fp.f32Of(this.single(rs2));
+        out[0] = aNaN || bNaN ? 0 : (f3 === 2 ? a === b : f3 === 1 ? a < b : a <= b) ? 1 : 0;
+        out[1] = 0;
+        result = WRITE_RD;
+        break;
+      }
+      case 0x18: {
+        // FCVT.{W,WU,L,LU}.fmt
+        if (rs2 > 3) return this.illegal(inst);
+        const v = double ? fp.f64Of(f[rs1], fh[rs1]) : fp.f32Of(this.single(rs1));
+        const isNan = double ? fp.isNaN64(f[rs1], fh[rs1]) : fp.isNaN32(this.single(rs1));
+        fp.toInt(isNan ? Number.NaN : v, rs2 >= 2 ? 64 : 32, (rs2 & 1) === 0, rm, out, fl);
+        result = WRITE_RD;
+        break;
+      }
+      case 0x1a: {
+        // FCVT.fmt.{W,WU,L,LU}
+        if (rs2 > 3) return this.illegal(inst);
+        const lo = this.x[rs1];
+        let hi = this.xh[rs1];
+        if (rs2 === 0)
+          hi = lo >> 31; // W: the low word, signed
+        else if (rs2 === 1) hi = 0; // WU
+        const v = fp.fromInt(lo, hi, (rs2 & 1) === 0, !double, rm, fl);
+        if (double) {
+          fp.bits64(v, out);
+          f[rd] = out[0];
+          fh[rd] = out[1];
+        } else this.setSingle(rd, fp.bits32(v));
+        void lo;
+        break;
+      }
+      case 0x1c: {
+        if (rs2 !== 0) return this.illegal(inst);
+        if (f3 === 0) {
+          // FMV.X.W (sign-extended) / FMV.X.D
+          if (double) {
+            out[0] = f[rs1];
+            out[1] = fh[rs1];
+          } else {
+            out[0] = f[rs1];
+            out[1] = f[rs1] >> 31;
+          }
+        } else if (f3 === 1) {
+          // FCLASS
+          let neg: boolean;
+          let expOnes: boolean;
+          let expZero: boolean;
+          let fracZero: boolean;
+          let quiet: boolean;
+          if (double) {
+            const h = fh[rs1];
+            neg = h < 0;
+            expOnes = (h & 0x7ff00000) === 0x7ff00000;
+            expZero = (h & 0x7ff00000) === 0;
+            fracZero = ((h & 0xfffff) | f[rs1]) === 0;
+            quiet = (h & 0x80000) !== 0;
+          } else {
+            const b = this.single(rs1);
+            neg = b < 0;
+            expOnes = (b & 0x7f800000) === 0x7f800000;
+            expZero = (b & 0x7f800000) === 0;
+            fracZero = (b & 0x7fffff) === 0;
+            quiet = (b & 0x400000) !== 0;
+          }
+          out[0] = fp.classify(neg, expOnes, expZero, fracZero, quiet);
+          out[1] = 0;
+        } else return this.illegal(inst);
+        result = WRITE_RD;
+        break;
+      }
+      case 0x1e:
+        // FMV.W.X / FMV.D.X
+        if (rs2 !== 0 || f3 !== 0) return this.illegal(inst);
+        if (double) {
+          f[rd] = this.x[rs1];
+          fh[rd] = this.xh[rs1];
+        } else this.setSingle(rd, this.x[rs1]);
+        break;
+      default:
+        return this.illegal(inst);
+    }
+    this.fflags |= fl[0];
+    return result;
+  }
+
+  /** A load of `size` bytes (4 or 8) into out[0..1], through the fast or the byte path; false on a fault. */
+  private loadSlowOrFast(a: number, size: number): boolean {
+    if (a >= 0 && a % 4096 <= 4096 - size) {
+      const o = this.readIndex(a);
+      if (o < 0) return false;
+      this.out[0] = this.view.getInt32(o, true);
+      this.out[1] = size === 8 ? this.view.getInt32(o + 4, true) : 0;
+      return true;
+    }
+    return this.loadSlow(a, size, true);
   }
 
   // ---- A extension -------------------------------------------------------

@@ -14,7 +14,17 @@ import { runElf, TIERS } from '../support/mini-kernel.js';
 
 const ROOT = fileURLToPath(new URL('../../../shared/riscv-tests/', import.meta.url));
 const BIN = join(ROOT, 'bin');
-const SUITES = ['rv64ui', 'rv64um', 'rv64ua', 'rv64uc', 'rv64uzba', 'rv64uzbb', 'rv64uzbs'];
+const SUITES = [
+  'rv64ui',
+  'rv64um',
+  'rv64ua',
+  'rv64uc',
+  'rv64uf',
+  'rv64ud',
+  'rv64uzba',
+  'rv64uzbb',
+  'rv64uzbs',
+];
 
 describe('riscv-tests (upstream ISA suite, Linux user mode)', () => {
   if (!existsSync(BIN)) {
