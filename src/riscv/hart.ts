@@ -256,15 +256,18 @@ export class Hart implements BlockHost {
             if (blk !== null) {
               this.runDone = done;
               const next = blk.fn(this);
-              if (next !== -2) {
+              if (next !== -2 && (this.blockDone > 0 || this.trap !== BUDGET_SPENT)) {
                 pc = next;
                 done += this.blockDone;
                 if (this.trap !== BUDGET_SPENT) break;
                 continue;
               }
-              // Its code changed since: compile again when it is hot again.
-              blocks[j] = undefined;
-              heat[j] = 0;
+              // -2: its code changed since (compile again when hot again). Nothing done and no trap:
+              // its first instruction wants the interpreter (a store under a reservation, say).
+              if (next === -2) {
+                blocks[j] = undefined;
+                heat[j] = 0;
+              }
             }
           } else if (++heat[j] >= this.hotness) compileHere = true;
         }
