@@ -255,7 +255,7 @@ export class Hart implements BlockHost {
           if (blk !== undefined) {
             if (blk !== null) {
               this.runDone = done;
-              const next = blk.fn(this);
+              const next = blk.fn(this, budget - done);
               if (next !== -2 && (this.blockDone > 0 || this.trap !== BUDGET_SPENT)) {
                 pc = next;
                 done += this.blockDone;

@@ -35,8 +35,12 @@ export interface BlockHost {
   jitExec(inst: number, ilen: number, pc: number, doneInBlock: number): number;
 }
 
-/** A compiled block: it closes over the hart's registers, memory views and TLB arrays. */
-export type BlockFn = (h: BlockHost) => number;
+/**
+ * A compiled block: it closes over the hart's registers, memory views and TLB
+ * arrays. A loop back to its own start runs inside it until `limit`
+ * instructions are done.
+ */
+export type BlockFn = (h: BlockHost, limit: number) => number;
 
 /** The arrays a block works on (fixed for a hart's life, so a block closes over them). */
 export interface BlockEnv {
@@ -122,7 +126,7 @@ export function compileBlock(
     const size = f >>> 18;
     const imm = dec[e + 3];
     const at = pc + (o - slot * 2);
-    const done = `h.blockDone = ${n};`;
+    const done = `h.blockDone = d + ${n};`;
     const next = at + ilen;
     let code = '';
     switch (op) {
@@ -132,7 +136,7 @@ export function compileBlock(
         const inst = dec[e + 4];
         code = `if (h.jitExec(${inst}, ${ilen}, ${at}, ${n}) < 0) { ${done} return ${at}; }`;
         if ((inst & 0x7f) === 0x0f || inst === 0x73 || inst === 0x00100073) {
-          code += ` h.blockDone = ${n + 1}; return ${next};`;
+          code += ` h.blockDone = d + ${n + 1}; return ${next};`;
           end = true;
         }
         break;
@@ -244,7 +248,11 @@ export function compileBlock(
         break;
       case OP.JAL: {
         const [lo, hi] = halves(next);
-        code = `${setRd(rd, lo, hi)} h.blockDone = ${n + 1}; return ${at + imm};`;
+        // A jump back to the block's own start loops inside the function, within the budget.
+        code =
+          at + imm === pc
+            ? `${setRd(rd, lo, hi)} d += ${n + 1}; if (d >= limit) { h.blockDone = d; return ${pc}; } continue;`
+            : `${setRd(rd, lo, hi)} h.blockDone = d + ${n + 1}; return ${at + imm};`;
         end = true;
         break;
       }
@@ -253,7 +261,7 @@ export function compileBlock(
         // The target from rs1 before rd is written (rd may be rs1).
         code =
           `s = (${rx(rs1)} >>> 0) + ${imm}; lo = s >>> 0; hi = (${rh(rs1)} + (s >= ${TWO32} ? 1 : s < 0 ? -1 : 0)) | 0; ` +
-          `${setRd(rd, lo, hi)} h.blockDone = ${n + 1}; ` +
+          `${setRd(rd, lo, hi)} h.blockDone = d + ${n + 1}; ` +
           `if (hi === 0) return lo - (lo & 1); return h.jitTarget(lo, hi);`;
         end = true;
         break;
@@ -277,7 +285,10 @@ export function compileBlock(
                     ? ltu(rs1, rs2)
                     : `!${ltu(rs1, rs2)}`;
         // A taken branch leaves the block; a branch not taken goes on (a superblock).
-        code = `if (${cond}) { h.blockDone = ${n + 1}; return ${at + imm}; }`;
+        code =
+          at + imm === pc
+            ? `if (${cond}) { d += ${n + 1}; if (d >= limit) { h.blockDone = d; return ${pc}; } continue; }`
+            : `if (${cond}) { h.blockDone = d + ${n + 1}; return ${at + imm}; }`;
         break;
       }
       case OP.LB:
@@ -338,7 +349,7 @@ export function compileBlock(
     exitPc = next;
   }
   if (n === 0) return undefined;
-  if (!end) body.push(`h.blockDone = ${n}; return ${exitPc};`);
+  if (!end) body.push(`h.blockDone = d + ${n}; return ${exitPc};`);
   // The entry check: the code is still the code compiled (constants compared inline; -2 when not).
   const first = memBase + slot * 2;
   const last = memBase + o;
@@ -352,7 +363,7 @@ export function compileBlock(
       b += 2;
     }
   }
-  const src = `if (${checks.join(' || ')}) return -2;\nlet s = 0, lo = 0, hi = 0, po = 0, i = 0, m = 0;\n${body.join('\n')}`;
+  const src = `if (${checks.join(' || ')}) return -2;\nlet s = 0, lo = 0, hi = 0, po = 0, i = 0, m = 0, d = 0;\nfor (;;) {\n${body.join('\n')}\n}`;
   // The compiled tier: JavaScript generated from decoded instructions (switched off with compile: false).
   const make = new Function(
     'x',
@@ -369,7 +380,7 @@ export function compileBlock(
     'modeW',
     'mask',
     'mulhu',
-    `return function block(h) {\n${src}\n};`,
+    `return function block(h, limit) {\n${src}\n};`,
   );
   const e = env;
   const fn = make(
