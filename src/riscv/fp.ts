@@ -154,21 +154,29 @@ function exponentOf(v: number): number {
   return exponentOf(v * 2 ** 64) - 64;
 }
 
-/**
- * The sign of a·b − r, where r is the double the product a·b rounds to
- * (in round-to-nearest-even); -2 when a·b is exactly halfway between r and
- * its neighbour towards the exact value... (ties are reported as ±2).
- */
-function mulErrorSign(a: number, b: number, r: number): number {
-  // Scale both factors near 1 (exact), so the product and its error are representable.
+// The exact product a·b scaled near 1 (scaledProduct): p + err = a·b · 2^-k exactly.
+let spP = 0;
+let spErr = 0;
+let spK = 0;
+
+/** Scales both factors near 1 (exact) so that the product and its error are representable. */
+function scaledProduct(a: number, b: number): void {
   const ea = exponentOf(a);
   const eb = exponentOf(b);
   const sa = scale(a, -ea);
   const sb = scale(b, -eb);
-  const p = sa * sb;
-  const err = productError(sa, sb, p);
-  // The exact scaled product is p + err; r scaled by the same power of two is exact while it is not 0 or Inf.
-  const k = ea + eb;
+  spP = sa * sb;
+  spErr = productError(sa, sb, spP);
+  spK = ea + eb;
+}
+
+/** The sign of a·b − r, where r is the double the product a·b rounds to in round-to-nearest-even. */
+function mulErrorSign(a: number, b: number, r: number): number {
+  scaledProduct(a, b);
+  const p = spP;
+  const err = spErr;
+  const k = spK;
+  // r scaled by the same power of two is exact while it is not 0 or Inf.
   if (r === 0 || !Number.isFinite(r)) {
     // Underflow to zero or overflow: the exact value's sign relative to r.
     if (r === 0) return p > 0 ? 1 : -1;
@@ -342,14 +350,11 @@ function compute(op: BinOp, a: number, b: number, rm: number, single: boolean, f
 function mulHalfway(a: number, b: number, r: number, es: number): boolean {
   if (!Number.isFinite(r) || r === 0) return false;
   const n = es > 0 ? nextUp64(r) : nextDown64(r);
-  // a·b − r = (n − r)/2 exactly?  Scale so the comparison stays exact.
-  const ea = exponentOf(a);
-  const eb = exponentOf(b);
-  const sa = scale(a, -ea);
-  const sb = scale(b, -eb);
-  const p = sa * sb;
-  const err = productError(sa, sb, p);
-  const k = ea + eb;
+  // a·b − r = (n − r)/2 exactly?  Scaled, so that the comparison stays exact.
+  scaledProduct(a, b);
+  const p = spP;
+  const err = spErr;
+  const k = spK;
   const half = scale(n - r, -k) / 2;
   const d = p - scale(r, -k);
   return d + err === half && sumError(d, err, d + err) === 0;
