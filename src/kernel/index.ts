@@ -1,5 +1,13 @@
-/** The OS around axptr: the trap entry and its page-fault handler, the ELF loader, the page cache. */
+/**
+ * The OS around axptr: the trap entry and its page-fault handler, the kernel
+ * and its processes and system calls, the ELF loader, the page cache, and
+ * the host interface.
+ */
 export * from './exec/elf.js';
 export * from './exec/load.js';
 export * from './fs/pagecache.js';
+export * from './host.js';
+export * from './kernel.js';
+export * from './process.js';
+export * from './syscall/table.js';
 export * from './trap.js';

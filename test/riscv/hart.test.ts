@@ -47,7 +47,7 @@ function machineWith(words: number[], options: ConstructorParameters<typeof Hart
   aspace.mapAlloc(LAZY, 0x1000, U | R | W, false);
   const code = new Uint8Array(words.length * 4);
   const v = new DataView(code.buffer);
-  words.forEach((w, i) => v.setUint32(i * 4, w, true));
+  for (const [i, w] of words.entries()) v.setUint32(i * 4, w, true);
   aspace.write(CODE, code);
   aspace.activate(machine.mmu);
   const hart = new Hart(machine.mmu, options);

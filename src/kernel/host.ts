@@ -1,0 +1,72 @@
+/**
+ * The kernel's only way to the outside world (the host interface): the
+ * standard streams, the clocks and entropy. `src/cli` implements it for
+ * Node; a browser page can implement it too. Everything here is
+ * synchronous: one process, one run (the processes issue adds waiting).
+ */
+export interface Host {
+  /** Writes bytes to the host's standard output (1) or error (2); answers how many were taken. */
+  write(fd: 1 | 2, bytes: Uint8Array): number;
+  /** Up to `max` bytes of standard input; an empty array at end of file. */
+  readStdin(max: number): Uint8Array;
+  /** True when the host stream behind fd 0, 1 or 2 is a terminal. */
+  isatty(fd: number): boolean;
+  /** Nanoseconds since the Unix epoch (CLOCK_REALTIME). */
+  realtimeNs(): bigint;
+  /** Nanoseconds since some fixed point (CLOCK_MONOTONIC). */
+  monotonicNs(): bigint;
+  /** Fills `out` with random bytes. */
+  random(out: Uint8Array): void;
+}
+
+/** A host for tests and deterministic runs: output collected, no input, a clock from zero, seeded entropy. */
+export class MemoryHost implements Host {
+  readonly stdout: number[] = [];
+  readonly stderr: number[] = [];
+  private seed = 0x2545f491;
+  private ns = 0n;
+
+  constructor(private readonly input: Uint8Array = new Uint8Array(0)) {}
+
+  private inputAt = 0;
+
+  write(fd: 1 | 2, bytes: Uint8Array): number {
+    const sink = fd === 1 ? this.stdout : this.stderr;
+    for (const b of bytes) sink.push(b);
+    return bytes.length;
+  }
+
+  readStdin(max: number): Uint8Array {
+    const part = this.input.subarray(this.inputAt, this.inputAt + max);
+    this.inputAt += part.length;
+    return part.slice();
+  }
+
+  isatty(): boolean {
+    return false;
+  }
+
+  realtimeNs(): bigint {
+    this.ns += 1000n;
+    return 1_700_000_000_000_000_000n + this.ns;
+  }
+
+  monotonicNs(): bigint {
+    this.ns += 1000n;
+    return this.ns;
+  }
+
+  random(out: Uint8Array): void {
+    for (let i = 0; i < out.length; i++) {
+      this.seed ^= this.seed << 13;
+      this.seed ^= this.seed >>> 17;
+      this.seed ^= this.seed << 5;
+      out[i] = this.seed & 0xff;
+    }
+  }
+
+  /** What the program wrote to fd 1, as text. */
+  get stdoutText(): string {
+    return new TextDecoder().decode(Uint8Array.from(this.stdout));
+  }
+}
