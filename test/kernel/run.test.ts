@@ -73,3 +73,15 @@ describe('the kernel runs static glibc programs as qemu-riscv64 does', () => {
     assert.equal(run.status, 3);
   });
 });
+
+test("the README's first command: npx axptr runs the bundled demo and exits 0", (t) => {
+  const run = spawnSync('node', [join(ROOT, 'bin', 'axptr.js')], { encoding: 'utf8' });
+  if (run.stderr.includes('Cannot find module') && !process.env.CI) {
+    t.skip('dist/ is not built (npm run build; npm ci builds it)');
+    return;
+  }
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout, 'hello, axptr\n');
+  assert.match(run.stderr, /write\(1, 0x[0-9a-f]+, 13\) = 13/);
+  assert.match(run.stderr, /exit_group\(3\) = \?/);
+});
