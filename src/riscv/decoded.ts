@@ -61,6 +61,10 @@ export const OP = {
   SRAW: 50,
   MUL: 51,
   MULW: 52,
+  /** DIV, DIVU, REM, REMU (funct3 4..7 in the immediate slot); the interpreter runs them through exec. */
+  DIVREM: 53,
+  /** Their W forms. */
+  DIVREMW: 54,
 } as const;
 
 /** Int32 fields per decoded halfword slot: raw bits, op, rd|rs1|rs2|ilen, immediate, the expanded instruction. */
@@ -173,6 +177,10 @@ export function decodeInto(dec: Int32Array, e: number, raw: number): void {
       else if (f7 === 0 && f3 === 5) op = OP.SRL;
       else if (f7 === 0x20 && f3 === 5) op = OP.SRA;
       else if (f7 === 1 && f3 === 0) op = OP.MUL;
+      else if (f7 === 1 && f3 >= 4) {
+        op = OP.DIVREM;
+        imm = f3;
+      }
       break;
     case 0x3b:
       if (f3 === 0 && f7 === 0) op = OP.ADDW;
@@ -181,6 +189,10 @@ export function decodeInto(dec: Int32Array, e: number, raw: number): void {
       else if (f3 === 5 && f7 === 0) op = OP.SRLW;
       else if (f3 === 5 && f7 === 0x20) op = OP.SRAW;
       else if (f3 === 0 && f7 === 1) op = OP.MULW;
+      else if (f7 === 1 && f3 >= 4) {
+        op = OP.DIVREMW;
+        imm = f3;
+      }
       break;
   }
   dec[e] = raw;

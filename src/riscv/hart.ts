@@ -155,6 +155,9 @@ export class Hart implements BlockHost {
       modeW: this.modeW,
       mask: this.mask,
       mulhu: mulhu32,
+      div64,
+      divu64,
+      q: new Int32Array(4),
     };
   }
 

@@ -59,6 +59,10 @@ export interface BlockEnv {
   mask: number;
   /** The high half of a u32 × u32 product (int64.ts's mulhu32). */
   mulhu: (a: number, b: number) => number;
+  /** int64.ts's divisions and their out-slot (quotient, remainder). */
+  div64: (out: Int32Array, alo: number, ahi: number, blo: number, bhi: number) => void;
+  divu64: (out: Int32Array, alo: number, ahi: number, blo: number, bhi: number) => void;
+  q: Int32Array;
 }
 
 export interface Block {
@@ -225,6 +229,36 @@ export function compileBlock(
       case OP.MULW:
         code = `lo = Math.imul(${rx(rs1)}, ${rx(rs2)}); ${setRd(rd, 'lo', 'lo >> 31')}`;
         break;
+      case OP.DIVREM: {
+        // DIV (4), DIVU (5), REM (6), REMU (7): division by zero and MIN / -1 as the spec says.
+        const signed = imm === 4 || imm === 6;
+        const rem = imm >= 6;
+        const byZero = rem ? setRd(rd, 'lo', 'hi') : setRd(rd, '-1', '-1');
+        const overflow = rem ? setRd(rd, '0', '0') : setRd(rd, 'lo', 'hi');
+        const result = rem ? setRd(rd, 'q[2]', 'q[3]') : setRd(rd, 'q[0]', 'q[1]');
+        code =
+          `lo = ${rx(rs1)}; hi = ${rh(rs1)}; s = ${rx(rs2)}; i = ${rh(rs2)}; ` +
+          `if (s === 0 && i === 0) { ${byZero} } ` +
+          (signed
+            ? `else if (lo === 0 && hi === -2147483648 && s === -1 && i === -1) { ${overflow} } `
+            : '') +
+          `else { ${signed ? 'div64' : 'divu64'}(q, lo, hi, s, i); ${result} }`;
+        break;
+      }
+      case OP.DIVREMW: {
+        const a = rx(rs1);
+        const b = rx(rs2);
+        const expr =
+          imm === 4
+            ? `(${b} === 0 ? -1 : ${a} === -2147483648 && ${b} === -1 ? ${a} : (${a} / ${b}) | 0)`
+            : imm === 5
+              ? `(${b} === 0 ? -1 : Math.floor((${a} >>> 0) / (${b} >>> 0)) | 0)`
+              : imm === 6
+                ? `(${b} === 0 ? ${a} : ${a} === -2147483648 && ${b} === -1 ? 0 : (${a} % ${b}) | 0)`
+                : `(${b} === 0 ? ${a} : ((${a} >>> 0) % (${b} >>> 0)) | 0)`;
+        code = `lo = ${expr}; ${setRd(rd, 'lo', 'lo >> 31')}`;
+        break;
+      }
       case OP.SLLIW:
         code = `lo = ${rx(rs1)} << ${imm}; ${setRd(rd, 'lo', 'lo >> 31')}`;
         break;
@@ -380,6 +414,9 @@ export function compileBlock(
     'modeW',
     'mask',
     'mulhu',
+    'div64',
+    'divu64',
+    'q',
     `return function block(h, limit) {\n${src}\n};`,
   );
   const e = env;
@@ -398,6 +435,9 @@ export function compileBlock(
     e.modeW,
     e.mask,
     e.mulhu,
+    e.div64,
+    e.divu64,
+    e.q,
   ) as BlockFn;
   return { fn, length: n };
 }
