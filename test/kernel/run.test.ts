@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -18,14 +18,14 @@ import { TIERS } from '../support/mini-kernel.js';
 const FIX = fileURLToPath(new URL('../../fixtures/kernel/', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-function runGuest(name: string, argv: string[], hart = {}) {
+function runGuest(name: string, argv: string[], hart = {}, envp: string[] = [], stdin = new Uint8Array(0)) {
   const machine = new Machine({ memSize: 64 << 20 });
   const used = machine.frames.usedFrames;
-  const host = new MemoryHost();
+  const host = new MemoryHost(stdin);
   const kernel = new Kernel(machine, host, { hart });
   const proc = kernel.spawn(new Uint8Array(readFileSync(join(FIX, 'bin', name))), {
     argv,
-    envp: [],
+    envp,
     exe: `/bin/${name}`,
   });
   const status = kernel.run(proc);
@@ -39,15 +39,20 @@ function runGuest(name: string, argv: string[], hart = {}) {
 }
 
 describe('the kernel runs static glibc programs as qemu-riscv64 does', () => {
-  for (const [tier, hart] of TIERS) {
-    test(`hello (${tier}): output, exit status, every frame free again`, () => {
-      const r = runGuest('hello', ['hello', 'axptr'], hart);
-      assert.equal(r.stdout, readFileSync(join(FIX, 'expected', 'hello.txt'), 'utf8'));
-      assert.equal(r.status, Number(readFileSync(join(FIX, 'expected', 'hello.status'), 'utf8')));
-      assert.equal(r.stderr, '');
-      assert.equal(r.leaked, 0, 'no frame leaked');
-      assert.equal(r.kernel.stats.unknownSyscalls.size, 0);
-    });
+  // As build.sh ran them under qemu: argv [name, axptr, "two words"], WHO=axptr, NAME.stdin.
+  for (const name of readdirSync(join(FIX, 'bin')).sort()) {
+    for (const [tier, hart] of TIERS) {
+      test(`${name} (${tier}): output, exit status, every frame free again`, () => {
+        const stdinFile = join(FIX, 'expected', `${name}.stdin`);
+        const stdin = existsSync(stdinFile) ? new Uint8Array(readFileSync(stdinFile)) : new Uint8Array(0);
+        const r = runGuest(name, [name, 'axptr', 'two words'], hart, ['WHO=axptr'], stdin);
+        assert.equal(r.stdout, readFileSync(join(FIX, 'expected', `${name}.txt`), 'utf8'));
+        assert.equal(r.status, Number(readFileSync(join(FIX, 'expected', `${name}.status`), 'utf8')));
+        assert.equal(r.stderr, '');
+        assert.equal(r.leaked, 0, 'no frame leaked');
+        assert.deepEqual([...r.kernel.stats.unknownSyscalls], []);
+      });
+    }
   }
 
   test('a file that is not ELF is ENOEXEC, and nothing is left behind', () => {
