@@ -98,9 +98,10 @@ function runProgram(
     const s = kernel.stats;
     const lines = [
       `instructions: ${s.instructions} in ${ms.toFixed(1)} ms (${(s.instructions / ms / 1000).toFixed(1)} MIPS)`,
+      `  compiled tier: ${s.compiledInstructions}, interpreter: ${s.instructions - s.compiledInstructions}`,
       `user page faults: ${s.userFaults.fixed} fixed, ${s.userFaults.signalled} signalled`,
       `kernel-mode faults routed by the per-CPU flag: ${machine.trapStats.kernelUserAccessFaults}`,
-      `TLB: ${JSON.stringify(machine.tlbStats())}`,
+      `TLB walks (misses: hits are tested inline by the hart and not counted): ${machine.tlbStats().misses}`,
       `system calls: ${[...s.syscalls].map(([n, c]) => `${n} ${c}`).join(', ')}`,
       ...(s.unknownSyscalls.size > 0
         ? [`unknown (ENOSYS): ${[...s.unknownSyscalls].map(([n, c]) => `${n} ${c}`).join(', ')}`]

@@ -13,11 +13,12 @@ import { Errno, isLinuxError, LinuxError } from '../errno/index.js';
 import { AddrSpace } from '../mm/index.js';
 import { type Machine, MappingFlags, PTE_FORMATS } from '../paging/index.js';
 import { BUDGET_SPENT, Cause, Hart, type HartOptions } from '../riscv/index.js';
+import { copyFromUser, strncpyFromUser } from '../uptr/index.js';
 import { loadElf } from './exec/load.js';
 import { FilePages } from './fs/pagecache.js';
 import type { Host } from './host.js';
 import { Process } from './process.js';
-import { SYSCALL_BY_NR, type SyscallEntry } from './syscall/table.js';
+import { type ArgKind, SYSCALL_BY_NR, type SyscallEntry } from './syscall/table.js';
 import { installPageFaultHandler } from './trap.js';
 
 export const SIGNALS: Record<number, [string, string]> = {
@@ -46,6 +47,8 @@ export interface SpawnOptions {
 
 export interface KernelStats {
   instructions: number;
+  /** Of those, the ones compiled blocks ran. */
+  compiledInstructions: number;
   syscalls: Map<string, number>;
   unknownSyscalls: Map<number, number>;
   userFaults: { fixed: number; signalled: number };
@@ -54,6 +57,7 @@ export interface KernelStats {
 export class Kernel {
   readonly stats: KernelStats = {
     instructions: 0,
+    compiledInstructions: 0,
     syscalls: new Map(),
     unknownSyscalls: new Map(),
     userFaults: { fixed: 0, signalled: 0 },
@@ -156,6 +160,7 @@ export class Kernel {
       }
     } finally {
       this.stats.instructions += hart.instret;
+      this.stats.compiledInstructions += hart.compiledInstret;
       proc.aspace.destroy();
       for (const f of proc.onExit) f();
     }
@@ -199,12 +204,9 @@ export class Kernel {
 
   private trace(entry: SyscallEntry | undefined, nr: number, args: bigint[], ret: bigint, proc: Proc): void {
     const name = entry?.name ?? `syscall_${nr}`;
-    const shown = (entry?.args ?? args.map(() => 'hex' as const)).map((kind, i) => {
-      const v = args[i];
-      if (kind === 'int' || kind === 'fd') return String(BigInt.asIntN(32, v));
-      if (kind === 'size') return String(v);
-      return `0x${BigInt.asUintN(64, v).toString(16)}`;
-    });
+    const shown = (entry?.args ?? args.map(() => 'hex' as const)).map((kind, i) =>
+      showArg(proc, kind, args[i], args[i + 1]),
+    );
     let result: string;
     if (proc.exited && (name === 'exit' || name === 'exit_group')) result = '?';
     else if (ret < 0n && ret > -4096n) {
@@ -216,3 +218,90 @@ export class Kernel {
 }
 
 type Proc = Process;
+
+/** strace's string form: printable bytes as they are, the usual escapes, octal for the rest; cut at 32 with "...". */
+function quote(bytes: Uint8Array, cut: boolean): string {
+  let out = '"';
+  for (const b of bytes) {
+    if (b === 0x0a) out += '\\n';
+    else if (b === 0x09) out += '\\t';
+    else if (b === 0x0d) out += '\\r';
+    else if (b === 0x22) out += '\\"';
+    else if (b === 0x5c) out += '\\\\';
+    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
+    else out += `\\${b.toString(8)}`;
+  }
+  return `${out}"${cut ? '...' : ''}`;
+}
+
+const STRACE_STRLEN = 32;
+
+/** One argument as strace shows it: strings and buffers read (through the copy family), flags by name. */
+function showArg(proc: Proc, kind: ArgKind, v: bigint, next: bigint | undefined): string {
+  const hex = `0x${BigInt.asUintN(64, v).toString(16)}`;
+  switch (kind) {
+    case 'int':
+      return String(BigInt.asIntN(32, v));
+    case 'fd': {
+      const fd = Number(BigInt.asIntN(32, v));
+      return fd === -100 ? 'AT_FDCWD' : String(fd);
+    }
+    case 'size':
+      return String(v);
+    case 'ptr':
+      return v === 0n ? 'NULL' : hex;
+    case 'str': {
+      if (v === 0n) return 'NULL';
+      const buf = new Uint8Array(STRACE_STRLEN + 1);
+      const n = strncpyFromUser(proc.mm, buf, v, buf.length);
+      if (n < 0) return hex;
+      return quote(buf.subarray(0, Math.min(n, STRACE_STRLEN)), n > STRACE_STRLEN);
+    }
+    case 'buf': {
+      // A buffer whose length is the next argument (write's).
+      const len = next === undefined ? 0 : Number(BigInt.asUintN(32, next));
+      const buf = new Uint8Array(Math.min(len, STRACE_STRLEN));
+      if (copyFromUser(proc.mm, buf, v) !== 0) return hex;
+      return quote(buf, len > STRACE_STRLEN);
+    }
+    case 'prot':
+      return flagNames(Number(v), PROT_NAMES, 'PROT_NONE');
+    case 'mapflags':
+      return flagNames(Number(v), MAP_NAMES, '0');
+    case 'atflags':
+      return flagNames(Number(v), AT_NAMES, '0');
+    default:
+      return hex;
+  }
+}
+
+const PROT_NAMES: [number, string][] = [
+  [1, 'PROT_READ'],
+  [2, 'PROT_WRITE'],
+  [4, 'PROT_EXEC'],
+];
+const MAP_NAMES: [number, string][] = [
+  [0x01, 'MAP_SHARED'],
+  [0x02, 'MAP_PRIVATE'],
+  [0x10, 'MAP_FIXED'],
+  [0x20, 'MAP_ANONYMOUS'],
+  [0x4000, 'MAP_NORESERVE'],
+  [0x100000, 'MAP_FIXED_NOREPLACE'],
+];
+const AT_NAMES: [number, string][] = [
+  [0x100, 'AT_SYMLINK_NOFOLLOW'],
+  [0x1000, 'AT_EMPTY_PATH'],
+];
+
+function flagNames(v: number, names: readonly [number, string][], none: string): string {
+  const parts: string[] = [];
+  let rest = v;
+  for (const [bit, name] of names) {
+    if ((v & bit) !== 0) {
+      parts.push(name);
+      rest &= ~bit;
+    }
+  }
+  if (rest !== 0) parts.push(`0x${rest.toString(16)}`);
+  return parts.length === 0 ? none : parts.join('|');
+}

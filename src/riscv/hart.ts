@@ -81,6 +81,8 @@ export class Hart implements BlockHost {
   pc = 0;
   /** Instructions retired. */
   instret = 0;
+  /** Of those, the ones compiled blocks ran (the rest ran in the interpreter). */
+  compiledInstret = 0;
   /** fcsr's parts. */
   fflags = 0;
   frm = 0;
@@ -262,6 +264,7 @@ export class Hart implements BlockHost {
               if (next !== -2 && (this.blockDone > 0 || this.trap !== BUDGET_SPENT)) {
                 pc = next;
                 done += this.blockDone;
+                this.compiledInstret += this.blockDone;
                 if (this.trap !== BUDGET_SPENT) break;
                 continue;
               }

@@ -186,9 +186,9 @@ export const fileCalls: SyscallEntry[] = [
   { nr: 56, name: 'openat', args: ['fd', 'str', 'hex', 'hex'], handler: () => ENOENT },
   { nr: 57, name: 'close', args: ['fd'], handler: close },
   { nr: 63, name: 'read', args: ['fd', 'ptr', 'size'], handler: read },
-  { nr: 64, name: 'write', args: ['fd', 'ptr', 'size'], handler: write },
+  { nr: 64, name: 'write', args: ['fd', 'buf', 'size'], handler: write },
   { nr: 66, name: 'writev', args: ['fd', 'ptr', 'int'], handler: writev },
   { nr: 78, name: 'readlinkat', args: ['fd', 'str', 'ptr', 'size'], handler: readlinkat },
-  { nr: 79, name: 'newfstatat', args: ['fd', 'str', 'ptr', 'hex'], handler: newfstatat },
+  { nr: 79, name: 'newfstatat', args: ['fd', 'str', 'ptr', 'atflags'], handler: newfstatat },
   { nr: 80, name: 'fstat', args: ['fd', 'ptr'], handler: (ctx, [fd, buf]) => fstatOf(ctx, int(fd), buf) },
 ];

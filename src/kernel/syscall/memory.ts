@@ -134,6 +134,6 @@ function mprotect(ctx: SyscallContext, [addr, length, prot]: readonly bigint[]):
 export const memoryCalls: SyscallEntry[] = [
   { nr: 214, name: 'brk', args: ['ptr'], handler: brk },
   { nr: 215, name: 'munmap', args: ['ptr', 'size'], handler: munmap },
-  { nr: 222, name: 'mmap', args: ['ptr', 'size', 'hex', 'hex', 'fd', 'hex'], handler: mmap },
-  { nr: 226, name: 'mprotect', args: ['ptr', 'size', 'hex'], handler: mprotect },
+  { nr: 222, name: 'mmap', args: ['ptr', 'size', 'prot', 'mapflags', 'fd', 'hex'], handler: mmap },
+  { nr: 226, name: 'mprotect', args: ['ptr', 'size', 'prot'], handler: mprotect },
 ];

@@ -12,7 +12,7 @@ import { memoryCalls } from './memory.js';
 import { processCalls } from './process.js';
 
 /** How `--strace` shows an argument. */
-export type ArgKind = 'int' | 'hex' | 'ptr' | 'str' | 'fd' | 'size';
+export type ArgKind = 'int' | 'hex' | 'ptr' | 'str' | 'buf' | 'fd' | 'size' | 'prot' | 'mapflags' | 'atflags';
 
 export interface SyscallContext {
   kernel: Kernel;
