@@ -5,12 +5,13 @@
  */
 import { foundation } from './foundation.bench.js';
 import { type BenchGroup, type BenchRow, formatNs, measure } from './harness.js';
+import { kernel } from './kernel.bench.js';
 import { mm } from './mm.bench.js';
 import { paging } from './paging.bench.js';
 import { riscv } from './riscv.bench.js';
 import { uptr } from './uptr.bench.js';
 
-const groups: Record<string, () => BenchGroup> = { foundation, paging, mm, uptr, riscv };
+const groups: Record<string, () => BenchGroup> = { foundation, paging, mm, uptr, riscv, kernel };
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const rows: BenchRow[] = [];
 for (const [key, make] of Object.entries(groups)) {
