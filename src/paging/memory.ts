@@ -152,9 +152,12 @@ export class FrameAllocator {
   readonly frameCount: number;
   private readonly state: Uint8Array;
   private readonly refs: Uint32Array;
-  // Frame indices that were free when pushed; an entry is stale when the frame
+  // Frame indices that were freed when pushed; an entry is stale when the frame
   // was since taken by a contiguous allocation (checked when popped).
   private stack: number[] = [];
+  // Frames from here up were never handed out (taken in address order after the stack is empty),
+  // so making an allocator costs nothing per frame.
+  private fresh = 0;
   // 1 while a frame index sits in `stack` (stale or not), so that a frame
   // freed again after a contiguous allocation is not pushed twice and the
   // stack never grows beyond `frameCount`.
@@ -187,9 +190,7 @@ export class FrameAllocator {
     this.state = new Uint8Array(this.frameCount);
     this.refs = new Uint32Array(this.frameCount);
     this.freeCount = this.frameCount;
-    this.queued = new Uint8Array(this.frameCount).fill(1);
-    // Push high frames first so low addresses are handed out first.
-    for (let i = this.frameCount - 1; i >= 0; i--) this.stack.push(i);
+    this.queued = new Uint8Array(this.frameCount);
   }
 
   stats(): FrameStats {
@@ -228,6 +229,13 @@ export class FrameAllocator {
       const i = stack.pop()!;
       this.queued[i] = 0;
       if (this.state[i] === USED) continue; // stale: taken by a contiguous allocation
+      this.take(i);
+      return this.start + i * PAGE_SIZE_4K;
+    }
+    // Never-used frames, lowest first (a contiguous allocation may have taken some already).
+    while (this.fresh < this.frameCount && this.state[this.fresh] === USED) this.fresh++;
+    if (this.fresh < this.frameCount) {
+      const i = this.fresh++;
       this.take(i);
       return this.start + i * PAGE_SIZE_4K;
     }

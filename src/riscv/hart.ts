@@ -58,7 +58,7 @@ export interface HartOptions {
    * Switch it off where the environment forbids generated code.
    */
   compile?: boolean;
-  /** Executions of a block's first instruction before it is compiled (default 16; 1 compiles at once). */
+  /** Executions of a block's first instruction before it is compiled (default 64; 1 compiles at once). */
   hotness?: number;
 }
 
@@ -127,7 +127,7 @@ export class Hart implements BlockHost {
   constructor(mmu: Mmu, options: HartOptions = {}) {
     this.mmu = mmu;
     this.compile = options.compile ?? true;
-    this.hotness = Math.min(255, Math.max(1, options.hotness ?? 16));
+    this.hotness = Math.min(255, Math.max(1, options.hotness ?? 64));
     this.bytes = mmu.mem.bytes;
     this.view = mmu.mem.view;
     this.u16 = new Uint16Array(mmu.mem.buffer);
