@@ -116,6 +116,9 @@ export class Kernel {
     const hart = proc.hart;
     proc.aspace.activate(this.machine.mmu);
     const max = this.options.maxInstructions ?? Number.POSITIVE_INFINITY;
+    let lastFaultPc = -1;
+    let lastFaultInstret = -1;
+    let repeats = 0;
     try {
       while (!proc.exited) {
         const left = max - hart.instret;
@@ -129,6 +132,8 @@ export class Kernel {
         }
         const r = hart.run(Math.min(left, 1 << 24));
         if (r === BUDGET_SPENT) continue;
+        // Every trap ends an LR/SC reservation, as Linux's return from a trap does.
+        hart.breakReservation();
         if (r === Cause.UserEcall) {
           this.syscall(proc);
           continue;
@@ -144,7 +149,12 @@ export class Kernel {
           const fixed =
             addr < 2n ** 53n &&
             proc.mm.withAddrSpace((as) => as.handlePageFault(Number(addr), access | MappingFlags.USER));
-          if (fixed) {
+          // A fault "fixed" again and again at the same place with nothing retired is not fixed.
+          const again = hart.pc === lastFaultPc && hart.instret === lastFaultInstret;
+          lastFaultPc = hart.pc;
+          lastFaultInstret = hart.instret;
+          repeats = again ? repeats + 1 : 0;
+          if (fixed && repeats < 8) {
             this.stats.userFaults.fixed++;
             continue;
           }
@@ -180,7 +190,9 @@ export class Kernel {
     const entry = SYSCALL_BY_NR.get(nr);
     let ret: bigint;
     if (entry === undefined) {
-      this.stats.unknownSyscalls.set(nr, (this.stats.unknownSyscalls.get(nr) ?? 0) + 1);
+      // Counted per number, but never more than 1024 numbers (the rest under -1): a guest cannot grow it.
+      const key = this.stats.unknownSyscalls.has(nr) || this.stats.unknownSyscalls.size < 1024 ? nr : -1;
+      this.stats.unknownSyscalls.set(key, (this.stats.unknownSyscalls.get(key) ?? 0) + 1);
       ret = BigInt(-Errno.ENOSYS);
     } else {
       this.stats.syscalls.set(entry.name, (this.stats.syscalls.get(entry.name) ?? 0) + 1);
@@ -204,9 +216,13 @@ export class Kernel {
 
   private trace(entry: SyscallEntry | undefined, nr: number, args: bigint[], ret: bigint, proc: Proc): void {
     const name = entry?.name ?? `syscall_${nr}`;
-    const shown = (entry?.args ?? args.map(() => 'hex' as const)).map((kind, i) =>
-      showArg(proc, kind, args[i], args[i + 1]),
-    );
+    const shown = (entry?.args ?? args.map(() => 'hex' as const)).map((kind, i) => {
+      try {
+        return showArg(proc, kind, args[i], args[i + 1]);
+      } catch {
+        return `0x${BigInt.asUintN(64, args[i]).toString(16)}`; // unreadable: the address, as strace shows it
+      }
+    });
     let result: string;
     if (proc.exited && (name === 'exit' || name === 'exit_group')) result = '?';
     else if (ret < 0n && ret > -4096n) {

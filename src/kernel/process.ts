@@ -26,6 +26,9 @@ export class Process {
   readonly closed = new Set<number>();
   /** What to release when the process is gone (its program file's page cache). */
   readonly onExit: (() => void)[] = [];
+  /** rt_sigaction's actions by signal (the raw struct), and the blocked-signal mask. */
+  readonly sigactions = new Map<number, Uint8Array>();
+  sigmask = 0n;
 
   constructor(
     readonly pid: number,

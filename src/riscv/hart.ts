@@ -231,7 +231,9 @@ export class Hart implements BlockHost {
         let o = pc - pageStart;
         if (o < 0 || o >= 4096 || tagX[pageSlot] !== pageVpn) {
           if (!(pc >= 0 && pc < ADDR_LIMIT)) {
-            // A jump beyond every user address: tval already holds the exact target (addrOf).
+            // A jump beyond every user address. -1 is JALR's mark for a target above 2^53, whose exact
+            // value addrOf left in tval; any other (a negative pc from JAL or a branch) is its own tval.
+            if (pc !== -1) this.setTval(pc);
             this.trap = Cause.InstructionPageFault;
             break;
           }
@@ -258,7 +260,11 @@ export class Hart implements BlockHost {
           const j = o >>> 1;
           const blk = blocks[j];
           if (blk !== undefined) {
-            if (blk !== null) {
+            // A block is cached by frame: the same code mapped at another address is not this block.
+            if (blk !== null && blk.pc !== pc) {
+              blocks[j] = undefined;
+              heat[j] = 0;
+            } else if (blk !== null) {
               this.runDone = done;
               const next = blk.fn(this, budget - done);
               if (next !== -2 && (this.blockDone > 0 || this.trap !== BUDGET_SPENT)) {

@@ -68,6 +68,8 @@ export interface BlockEnv {
 export interface Block {
   /** Runs the block: answers the next pc, or -2 (nothing done) when its code changed since it was compiled. */
   fn: BlockFn;
+  /** The virtual address it was compiled for (its pc-relative constants hold only there). */
+  pc: number;
   /** Instructions in the block. */
   length: number;
 }
@@ -138,7 +140,7 @@ export function compileBlock(
         // Anything the fast path does not handle runs through the interpreter's reference path,
         // inside the block; a fence (fence.i drops decoded code) or a trap ends it.
         const inst = dec[e + 4];
-        code = `if (h.jitExec(${inst}, ${ilen}, ${at}, ${n}) < 0) { ${done} return ${at}; }`;
+        code = `if (h.jitExec(${inst}, ${ilen}, ${at}, d + ${n}) < 0) { ${done} return ${at}; }`;
         if ((inst & 0x7f) === 0x0f || inst === 0x73 || inst === 0x00100073) {
           code += ` h.blockDone = d + ${n + 1}; return ${next};`;
           end = true;
@@ -439,7 +441,7 @@ export function compileBlock(
     e.divu64,
     e.q,
   ) as BlockFn;
-  return { fn, length: n };
+  return { fn, pc, length: n };
 }
 
 /** The effective address of a load or store: lo, hi (the 64-bit halves) and po (the page offset). */

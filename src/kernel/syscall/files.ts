@@ -21,6 +21,8 @@ import type { SyscallContext, SyscallEntry } from './table.js';
 import { EBADF, EFAULT, EINVAL, ENOENT, ENOTTY, int, MAX_RW_COUNT, size } from './util.js';
 
 const AT_EMPTY_PATH = 0x1000;
+const AT_FDCWD = -100;
+const S_IFDIR = 0o040000;
 const S_IFCHR = 0o020000;
 const S_IFIFO = 0o010000;
 
@@ -52,9 +54,16 @@ function isStream(ctx: SyscallContext, fd: number): boolean {
   return fd >= 0 && fd <= 2 && !ctx.proc.closed.has(fd);
 }
 
+/** Linux's access_ok on the whole count, before any clamping: a range past the top of user space is EFAULT. */
+function accessOk(ctx: SyscallContext, buf: bigint, count: bigint): boolean {
+  const end = BigInt(ctx.proc.aspace.end);
+  return count === 0n || (buf >= 0n && buf < end && count <= end - buf);
+}
+
 function write(ctx: SyscallContext, [fd, buf, count]: readonly bigint[]): number {
   const f = int(fd);
   if (!isStream(ctx, f) || f === 0) return EBADF;
+  if (!accessOk(ctx, buf, count)) return EFAULT;
   const n = Math.min(size(count) < 0 ? MAX_RW_COUNT : size(count), MAX_RW_COUNT);
   let done = 0;
   const chunk = new Uint8Array(Math.min(n, 65536));
@@ -73,6 +82,7 @@ function write(ctx: SyscallContext, [fd, buf, count]: readonly bigint[]): number
 function read(ctx: SyscallContext, [fd, buf, count]: readonly bigint[]): number {
   const f = int(fd);
   if (!isStream(ctx, f) || f !== 0) return EBADF;
+  if (!accessOk(ctx, buf, count)) return EFAULT;
   const n = Math.min(size(count) < 0 ? MAX_RW_COUNT : size(count), MAX_RW_COUNT);
   if (n === 0) return 0;
   const data = ctx.kernel.host.readStdin(Math.min(n, 65536));
@@ -126,9 +136,37 @@ function fstatOf(ctx: SyscallContext, fd: number, buf: bigint): number {
   return 0;
 }
 
+/** The stat of the working directory (there is no file system yet: an empty root). */
+function statDirectory(ctx: SyscallContext, buf: bigint): number {
+  writeVal(ctx.proc.mm, buf, STAT, {
+    st_dev: 0x1n,
+    st_ino: 2n,
+    st_mode: S_IFDIR | 0o755,
+    st_nlink: 2,
+    st_uid: 0,
+    st_gid: 0,
+    st_rdev: 0n,
+    pad1: 0n,
+    st_size: 4096n,
+    st_blksize: 4096,
+    pad2: 0,
+    st_blocks: 8n,
+    st_atime: 0n,
+    st_atime_nsec: 0n,
+    st_mtime: 0n,
+    st_mtime_nsec: 0n,
+    st_ctime: 0n,
+    st_ctime_nsec: 0n,
+    unused4: 0,
+    unused5: 0,
+  });
+  return 0;
+}
+
 function newfstatat(ctx: SyscallContext, [dirfd, path, buf, flags]: readonly bigint[]): number {
   const p = readUserPathOrEmpty(ctx, path, int(flags));
   if (typeof p === 'number') return p;
+  if (p === '' && int(dirfd) === AT_FDCWD) return statDirectory(ctx, buf); // the working directory
   if (p === '') return fstatOf(ctx, int(dirfd), buf);
   return ENOENT; // no file system yet
 }
@@ -183,7 +221,16 @@ function ioctl(ctx: SyscallContext, [fd, request, arg]: readonly bigint[]): numb
 
 export const fileCalls: SyscallEntry[] = [
   { nr: 29, name: 'ioctl', args: ['fd', 'hex', 'ptr'], handler: ioctl },
-  { nr: 56, name: 'openat', args: ['fd', 'str', 'hex', 'hex'], handler: () => ENOENT },
+  {
+    nr: 56,
+    name: 'openat',
+    args: ['fd', 'str', 'hex', 'hex'],
+    // The path is read first (EFAULT, ENAMETOOLONG, ENOENT for ""); there is no file system yet.
+    handler: (ctx, [, path]) => {
+      readUserPathString(ctx.proc.mm, path);
+      return ENOENT;
+    },
+  },
   { nr: 57, name: 'close', args: ['fd'], handler: close },
   { nr: 63, name: 'read', args: ['fd', 'ptr', 'size'], handler: read },
   { nr: 64, name: 'write', args: ['fd', 'buf', 'size'], handler: write },

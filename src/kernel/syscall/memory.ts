@@ -13,11 +13,14 @@ import { EINVAL, ENOMEM, int, size } from './util.js';
 const PROT_READ = 1;
 const PROT_WRITE = 2;
 const PROT_EXEC = 4;
+const PROT_SEM = 8; // accepted and ignored, as on every Linux architecture without it
 const MAP_SHARED = 0x01;
 const MAP_PRIVATE = 0x02;
 const MAP_FIXED = 0x10;
 const MAP_ANONYMOUS = 0x20;
 const MAP_FIXED_NOREPLACE = 0x100000;
+/** Linux's default vm.max_map_count: no process has more areas. */
+const MAX_MAP_COUNT = 65530;
 /** Where anonymous mappings go when the program gives no address (below the stack's gap). */
 const MMAP_TOP = 2 ** 38 - (128 << 20) - (8 << 20);
 
@@ -62,15 +65,16 @@ function mmap(
   const f = int(flags);
   const pr = int(prot);
   const start = size(addr);
-  if (len <= 0) return EINVAL;
-  if (
-    (f & (MAP_SHARED | MAP_PRIVATE)) === 0 ||
-    (f & (MAP_SHARED | MAP_PRIVATE)) === (MAP_SHARED | MAP_PRIVATE)
-  ) {
-    return EINVAL;
+  if (length === 0n) return EINVAL;
+  // A length no page-aligned size can hold (Linux: PAGE_ALIGN overflows) is ENOMEM.
+  if (len < 0 || len > 2 ** 38) return ENOMEM;
+  // MAP_SHARED, MAP_PRIVATE or MAP_SHARED_VALIDATE (both bits).
+  if ((f & (MAP_SHARED | MAP_PRIVATE)) === 0) return EINVAL;
+  if ((f & MAP_ANONYMOUS) === 0) {
+    // File mappings come with the VFS: the standard streams cannot be mapped, any other fd is not open.
+    const d = int(fd);
+    return d >= 0 && d <= 2 && !ctx.proc.closed.has(d) ? -Errno.ENODEV : -Errno.EBADF;
   }
-  if ((f & MAP_ANONYMOUS) === 0) return -Errno.ENODEV; // file mappings come with the VFS
-  if (int(fd) !== -1 && (f & MAP_ANONYMOUS) === 0) return -Errno.EBADF;
   if (size(offset) < 0 || size(offset) % PAGE_SIZE_4K !== 0) return EINVAL;
   const bytes = pageUp(len);
   if (!Number.isSafeInteger(bytes) || bytes > 2 ** 38) return ENOMEM;
@@ -78,6 +82,7 @@ function mmap(
   if (fixed && (start < 0 || start % PAGE_SIZE_4K !== 0)) return EINVAL;
   return ctx.proc.mm.withAddrSpace((as) => {
     let at: number;
+    if (as.areaCount >= MAX_MAP_COUNT) return ENOMEM; // Linux's vm.max_map_count
     if (fixed) {
       if (start < as.base || start + bytes > as.end) return ENOMEM;
       if (
@@ -105,11 +110,13 @@ function mmap(
 function munmap(ctx: SyscallContext, [addr, length]: readonly bigint[]): number {
   const start = size(addr);
   const len = size(length);
+  // Linux: EINVAL for a misaligned start, an empty length or a range past user space; nothing mapped is fine.
   if (start < 0 || start % PAGE_SIZE_4K !== 0 || len <= 0) return EINVAL;
   return ctx.proc.mm.withAddrSpace((as) => {
+    if (start > as.end || len > as.end - start) return EINVAL;
+    const from = Math.max(start, as.base);
     const end = Math.min(pageUp(start + len), as.end);
-    if (start < as.base || start >= as.end) return EINVAL;
-    as.unmap(start, end - start);
+    if (end > from) as.unmap(from, end - from);
     return 0;
   });
 }
@@ -119,7 +126,7 @@ function mprotect(ctx: SyscallContext, [addr, length, prot]: readonly bigint[]):
   const len = size(length);
   const pr = int(prot);
   if (start < 0 || start % PAGE_SIZE_4K !== 0 || len < 0) return EINVAL;
-  if ((pr & ~(PROT_READ | PROT_WRITE | PROT_EXEC)) !== 0) return EINVAL;
+  if ((pr & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) !== 0) return EINVAL;
   if (len === 0) return 0;
   return ctx.proc.mm.withAddrSpace((as) => {
     const end = pageUp(start + len);

@@ -4,7 +4,7 @@
  * getrandom, and rt_sigaction / rt_sigprocmask (state only; delivery comes
  * with the processes issue).
  */
-import { copyToUser } from '../../uptr/index.js';
+import { copyFromUser, copyToUser } from '../../uptr/index.js';
 import type { SyscallContext, SyscallEntry } from './table.js';
 import { EFAULT, EINVAL, int, size } from './util.js';
 
@@ -17,10 +17,17 @@ function exit(ctx: SyscallContext, [status]: readonly bigint[]): number {
   return 0;
 }
 
-function prlimit64(ctx: SyscallContext, [pid, resource, , oldLimit]: readonly bigint[]): number {
+function prlimit64(ctx: SyscallContext, [pid, resource, newLimit, oldLimit]: readonly bigint[]): number {
   if (int(pid) !== 0 && int(pid) !== ctx.proc.pid) return -3; // ESRCH
   const r = int(resource);
   if (r < 0 || r > 15) return EINVAL;
+  if (newLimit !== 0n) {
+    // Read (EFAULT for a bad pointer) and check cur <= max; the limits themselves come with the processes issue.
+    const nl = new Uint8Array(16);
+    if (copyFromUser(ctx.proc.mm, nl, newLimit) > 0) return EFAULT;
+    const v = new DataView(nl.buffer);
+    if (v.getBigUint64(0, true) > v.getBigUint64(8, true)) return EINVAL;
+  }
   if (oldLimit !== 0n) {
     const out = new Uint8Array(16);
     const v = new DataView(out.buffer);
@@ -48,7 +55,7 @@ function uname(ctx: SyscallContext, [buf]: readonly bigint[]): number {
 function clockGettime(ctx: SyscallContext, [clock, tp]: readonly bigint[]): number {
   const c = int(clock);
   // CLOCK_REALTIME (0) and its coarse form (5); everything else counts from a fixed point.
-  if (c < 0 || c > 11) return EINVAL;
+  if (c < 0 || c > 11 || c === 10) return EINVAL; // 10 was CLOCK_SGI_CYCLE, long gone
   const ns = c === 0 || c === 5 ? ctx.kernel.host.realtimeNs() : ctx.kernel.host.monotonicNs();
   const out = new Uint8Array(16);
   const v = new DataView(out.buffer);
@@ -58,7 +65,8 @@ function clockGettime(ctx: SyscallContext, [clock, tp]: readonly bigint[]): numb
 }
 
 function getrandom(ctx: SyscallContext, [buf, len, flags]: readonly bigint[]): number {
-  if ((int(flags) & ~0x7) !== 0) return EINVAL;
+  // GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE; RANDOM and INSECURE together are EINVAL.
+  if ((int(flags) & ~0x7) !== 0 || (int(flags) & 0x6) === 0x6) return EINVAL;
   const n = Math.min(size(len) < 0 ? 0x7ffff000 : size(len), 33554431);
   const out = new Uint8Array(n);
   ctx.kernel.host.random(out);
@@ -67,6 +75,52 @@ function getrandom(ctx: SyscallContext, [buf, len, flags]: readonly bigint[]): n
 }
 
 const id = (f: (ctx: SyscallContext) => number) => (ctx: SyscallContext) => f(ctx);
+
+const SIGKILL = 9;
+const SIGSTOP = 19;
+/** riscv64's kernel struct sigaction: handler, flags, mask (no restorer). */
+const SIGACTION_SIZE = 24;
+
+/** rt_sigaction: the action kept per signal (delivery comes with the processes issue). */
+function rtSigaction(ctx: SyscallContext, [signum, act, oldact, sigsetsize]: readonly bigint[]): number {
+  const sig = int(signum);
+  if (sigsetsize !== 8n || sig < 1 || sig > 64) return EINVAL;
+  if (act !== 0n && (sig === SIGKILL || sig === SIGSTOP)) return EINVAL;
+  const old = ctx.proc.sigactions.get(sig) ?? new Uint8Array(SIGACTION_SIZE);
+  let next: Uint8Array | undefined;
+  if (act !== 0n) {
+    next = new Uint8Array(SIGACTION_SIZE);
+    if (copyFromUser(ctx.proc.mm, next, act) > 0) return EFAULT;
+  }
+  if (oldact !== 0n && copyToUser(ctx.proc.mm, oldact, old) > 0) return EFAULT;
+  if (next !== undefined) ctx.proc.sigactions.set(sig, next);
+  return 0;
+}
+
+/** rt_sigprocmask: SIG_BLOCK (0), SIG_UNBLOCK (1), SIG_SETMASK (2); SIGKILL and SIGSTOP stay unblocked. */
+function rtSigprocmask(ctx: SyscallContext, [how, set, oldset, sigsetsize]: readonly bigint[]): number {
+  if (sigsetsize !== 8n) return EINVAL;
+  const old = ctx.proc.sigmask;
+  let mask = old;
+  if (set !== 0n) {
+    const b = new Uint8Array(8);
+    if (copyFromUser(ctx.proc.mm, b, set) > 0) return EFAULT;
+    const s = new DataView(b.buffer).getBigUint64(0, true);
+    const h = int(how);
+    if (h === 0) mask = old | s;
+    else if (h === 1) mask = old & ~s;
+    else if (h === 2) mask = s;
+    else return EINVAL;
+    mask &= ~((1n << BigInt(SIGKILL - 1)) | (1n << BigInt(SIGSTOP - 1)));
+  }
+  if (oldset !== 0n) {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigUint64(0, old, true);
+    if (copyToUser(ctx.proc.mm, oldset, b) > 0) return EFAULT;
+  }
+  ctx.proc.sigmask = mask;
+  return 0;
+}
 
 export const processCalls: SyscallEntry[] = [
   { nr: 93, name: 'exit', args: ['int'], handler: exit },
@@ -79,8 +133,8 @@ export const processCalls: SyscallEntry[] = [
     handler: (_ctx, [, len]) => (len === 24n ? 0 : EINVAL),
   },
   { nr: 113, name: 'clock_gettime', args: ['int', 'ptr'], handler: clockGettime },
-  { nr: 134, name: 'rt_sigaction', args: ['int', 'ptr', 'ptr', 'size'], handler: () => 0 },
-  { nr: 135, name: 'rt_sigprocmask', args: ['int', 'ptr', 'ptr', 'size'], handler: () => 0 },
+  { nr: 134, name: 'rt_sigaction', args: ['int', 'ptr', 'ptr', 'size'], handler: rtSigaction },
+  { nr: 135, name: 'rt_sigprocmask', args: ['int', 'ptr', 'ptr', 'size'], handler: rtSigprocmask },
   { nr: 160, name: 'uname', args: ['ptr'], handler: uname },
   { nr: 172, name: 'getpid', args: [], handler: id((c) => c.proc.pid) },
   { nr: 173, name: 'getppid', args: [], handler: () => 1 },
