@@ -49,4 +49,19 @@ export class NodeHost implements Host {
   random(out: Uint8Array): void {
     randomFillSync(out);
   }
+
+  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+  sleepNs(ns: bigint): void {
+    // Atomics.wait on a cell nobody notifies: a real sleep that does not spin.
+    const ms = Number(ns / 1_000_000n);
+    const end = process.hrtime.bigint() + ns;
+    if (ms > 0) Atomics.wait(this.sleeper, 0, 0, ms);
+    while (process.hrtime.bigint() < end) Atomics.wait(this.sleeper, 0, 0, 0.1);
+  }
+
+  windowSize(): { rows: number; cols: number } {
+    const s = process.stdout;
+    return { rows: s.rows ?? 24, cols: s.columns ?? 80 };
+  }
 }

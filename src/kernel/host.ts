@@ -17,6 +17,10 @@ export interface Host {
   monotonicNs(): bigint;
   /** Fills `out` with random bytes. */
   random(out: Uint8Array): void;
+  /** Waits `ns` nanoseconds (nanosleep, a poll's timeout); a deterministic host only moves its clock. */
+  sleepNs(ns: bigint): void;
+  /** The terminal's size, when the standard streams are one. */
+  windowSize?(): { rows: number; cols: number };
 }
 
 /** A host for tests and deterministic runs: output collected, no input, a clock from zero, seeded entropy. */
@@ -54,6 +58,10 @@ export class MemoryHost implements Host {
   monotonicNs(): bigint {
     this.ns += 1000n;
     return this.ns;
+  }
+
+  sleepNs(ns: bigint): void {
+    this.ns += ns;
   }
 
   random(out: Uint8Array): void {

@@ -15,7 +15,13 @@ import { type Machine, MappingFlags, PTE_FORMATS } from '../paging/index.js';
 import { BUDGET_SPENT, Cause, Hart, type HartOptions } from '../riscv/index.js';
 import { copyFromUser, strncpyFromUser } from '../uptr/index.js';
 import { loadElf } from './exec/load.js';
+import { type CharDriver, ConsoleFile, type ConsoleInode } from './fs/devices.js';
+import { O_RDONLY, O_RDWR, O_WRONLY } from './fs/file.js';
+import { DirInode } from './fs/inode.js';
+import type { MemSuperBlock } from './fs/memfs.js';
+import { buildNamespace } from './fs/namespace.js';
 import { FilePages } from './fs/pagecache.js';
+import type { Vfs } from './fs/vfs.js';
 import type { Host } from './host.js';
 import { Process } from './process.js';
 import { type ArgKind, SYSCALL_BY_NR, type SyscallEntry } from './syscall/table.js';
@@ -26,6 +32,7 @@ export const SIGNALS: Record<number, [string, string]> = {
   5: ['SIGTRAP', 'Trace/breakpoint trap'],
   7: ['SIGBUS', 'Bus error'],
   11: ['SIGSEGV', 'Segmentation fault'],
+  13: ['SIGPIPE', ''],
 };
 
 export interface KernelOptions {
@@ -41,6 +48,8 @@ export interface SpawnOptions {
   envp: string[];
   /** The path the program runs as (argv[0] by default). */
   exe?: string;
+  /** The working directory (the root by default); it must exist in the guest's name space. */
+  cwd?: string;
   uid?: number;
   gid?: number;
 }
@@ -63,6 +72,15 @@ export class Kernel {
     userFaults: { fixed: 0, signalled: 0 },
   };
   private nextPid = 1;
+  /** The processes by pid. */
+  readonly processes = new Map<number, Process>();
+  /** The process whose system call runs now (Linux's `current`). */
+  current: Process | undefined;
+  readonly vfs: Vfs;
+  readonly drivers: Map<number, CharDriver>;
+  /** The host's standard streams as the guest's console inodes (fds 0, 1, 2 of a new process). */
+  readonly console: readonly ConsoleInode[];
+  readonly pipefs: MemSuperBlock;
 
   constructor(
     readonly machine: Machine,
@@ -70,6 +88,22 @@ export class Kernel {
     readonly options: KernelOptions = {},
   ) {
     installPageFaultHandler(machine);
+    const ns = buildNamespace(machine.frames, machine.mem, host, {
+      current: () => {
+        if (this.current === undefined) throw new LinuxError(Errno.ESRCH, 'no current process');
+        return this.current;
+      },
+      process: (pid) => this.processes.get(pid),
+      pids: () => [...this.processes.keys()],
+      memory: () => {
+        const total = machine.frames.frameCount * 4;
+        return { total, free: total - machine.frames.usedFrames * 4 };
+      },
+    });
+    this.vfs = ns.vfs;
+    this.drivers = ns.drivers;
+    this.console = ns.console;
+    this.pipefs = ns.pipefs;
   }
 
   /** Loads `file` into a fresh process (ENOEXEC, EINVAL, E2BIG, ENOMEM as Linux's exec). */
@@ -97,12 +131,24 @@ export class Kernel {
       const hart = new Hart(this.machine.mmu, this.options.hart);
       hart.pc = prog.entry;
       hart.setReg(2, prog.sp);
-      const proc = new Process(this.nextPid++, aspace, hart, prog, opts.exe ?? opts.argv[0] ?? '', {
-        uid,
-        gid,
-      });
+      const creds = { uid, gid };
+      let cwd = this.vfs.root;
+      if (opts.cwd !== undefined) {
+        const d = this.vfs.lookup({ root: this.vfs.root, cwd, creds }, cwd, opts.cwd, true);
+        if (!(d instanceof DirInode)) throw new LinuxError(Errno.ENOTDIR, `working directory ${opts.cwd}`);
+        cwd = d;
+      }
+      const exe = opts.exe ?? opts.argv[0] ?? '';
+      const proc = new Process(this.nextPid++, aspace, hart, prog, exe, creds, cwd, opts.argv, opts.envp);
+      for (const c of this.console) {
+        const flags = c.isTerminal ? O_RDWR : c.hostFd === 0 ? O_RDONLY : O_WRONLY;
+        proc.fds.install(new ConsoleFile(c, flags, c.isTerminal ? '/dev/pts/0' : `pipe:[${c.ino}]`));
+      }
+      proc.mappedFiles.set(pages, { path: exe, ino: 0 });
+      proc.startNs = this.host.monotonicNs();
       // The program file's page cache lives as long as the process (its pages fill lazily).
       proc.onExit.push(() => pages.release());
+      this.processes.set(proc.pid, proc);
       return proc;
     } catch (e) {
       aspace.destroy();
@@ -171,16 +217,61 @@ export class Kernel {
     } finally {
       this.stats.instructions += hart.instret;
       this.stats.compiledInstructions += hart.compiledInstret;
+      this.exitFiles(proc);
       proc.aspace.destroy();
       for (const f of proc.onExit) f();
+      this.processes.delete(proc.pid);
+      if (this.current === proc) this.current = undefined;
     }
     return proc.exitStatus ?? 0;
+  }
+
+  /** The CPU time `proc` used (one task that runs whenever it does not sleep: its age). */
+  cpuTimeNs(proc: Proc): bigint {
+    const t = this.host.monotonicNs() - proc.startNs;
+    return t > 0n ? t : 0n;
+  }
+
+  /** Closes every descriptor of an exiting process (Linux's exit_files): pipes see their ends go. */
+  private exitFiles(proc: Proc): void {
+    for (const f of proc.sharedWritable) f.sync();
+    proc.fds.closeAll();
   }
 
   private kill(proc: Proc, sig: number): void {
     proc.killedBy = sig;
     proc.exitStatus = 128 + sig;
-    this.host.write(2, new TextEncoder().encode(`${SIGNALS[sig]?.[1] ?? `Signal ${sig}`}\n`));
+    const message = SIGNALS[sig]?.[1] ?? `Signal ${sig}`;
+    if (message !== '') this.host.write(2, new TextEncoder().encode(`${message}\n`));
+  }
+
+  /**
+   * Sends `sig` to `proc` (a signal a system call raises, like SIGPIPE): an
+   * ignored signal does nothing; one with its default action ends the
+   * process. Handlers run once delivery exists (the processes issue); until
+   * then a caught signal is dropped and the call answers its errno.
+   */
+  signal(proc: Proc, sig: number): void {
+    const action = proc.sigactions.get(sig);
+    const handler =
+      action === undefined ? 0n : new DataView(action.buffer, action.byteOffset).getBigUint64(0, true);
+    const blocked = (proc.sigmask & (1n << BigInt(sig - 1))) !== 0n;
+    if (handler === 0n && !blocked) this.kill(proc, sig);
+  }
+
+  /**
+   * A system call must wait (an empty pipe, an endless poll). With one
+   * task nothing can ever wake it, so the kernel reports the deadlock and
+   * stops the process rather than hang the host (the processes issue parks
+   * the task instead).
+   */
+  block(proc: Proc, what: string): number {
+    this.host.write(
+      2,
+      new TextEncoder().encode(`axptr: ${what} would wait forever: no other task can wake it\n`),
+    );
+    proc.exitStatus = 124;
+    return -Errno.EINTR;
   }
 
   private syscall(proc: Proc): void {
@@ -206,6 +297,7 @@ export class Kernel {
 
   /** A handler's answer; a LinuxError from the user-pointer layer becomes -errno. */
   private dispatch(entry: SyscallEntry, proc: Proc, args: bigint[]): bigint {
+    this.current = proc;
     try {
       return BigInt(entry.handler({ kernel: this, proc }, args));
     } catch (e) {
@@ -223,6 +315,8 @@ export class Kernel {
         return `0x${BigInt.asUintN(64, args[i]).toString(16)}`; // unreadable: the address, as strace shows it
       }
     });
+    // strace shows openat's mode only when the flags make one matter (O_CREAT, O_TMPFILE).
+    if (name === 'openat' && (Number(args[2] & 0xffffffffn) & 0o20000100) === 0) shown.length = 3;
     let result: string;
     if (proc.exited && (name === 'exit' || name === 'exit_group')) result = '?';
     else if (ret < 0n && ret > -4096n) {
@@ -286,6 +380,18 @@ function showArg(proc: Proc, kind: ArgKind, v: bigint, next: bigint | undefined)
       return flagNames(Number(v), MAP_NAMES, '0');
     case 'atflags':
       return flagNames(Number(v), AT_NAMES, '0');
+    case 'oct':
+      return `0${(Number(BigInt.asUintN(32, v)) & 0o7777).toString(8)}`;
+    case 'openflags': {
+      const n = Number(BigInt.asUintN(32, v));
+      const acc = ['O_RDONLY', 'O_WRONLY', 'O_RDWR', '0x3'][n & 3];
+      const rest = flagNames(n & ~3, OPEN_NAMES, '');
+      return rest === '' ? acc : `${acc}|${rest}`;
+    }
+    case 'whence':
+      return ['SEEK_SET', 'SEEK_CUR', 'SEEK_END', 'SEEK_DATA', 'SEEK_HOLE'][Number(v)] ?? String(v);
+    case 'fcntlcmd':
+      return FCNTL_NAMES[Number(v)] ?? String(v);
     default:
       return hex;
   }
@@ -304,6 +410,31 @@ const MAP_NAMES: [number, string][] = [
   [0x4000, 'MAP_NORESERVE'],
   [0x100000, 'MAP_FIXED_NOREPLACE'],
 ];
+const OPEN_NAMES: [number, string][] = [
+  [0o100, 'O_CREAT'],
+  [0o200, 'O_EXCL'],
+  [0o400, 'O_NOCTTY'],
+  [0o1000, 'O_TRUNC'],
+  [0o2000, 'O_APPEND'],
+  [0o4000, 'O_NONBLOCK'],
+  [0o200000, 'O_DIRECTORY'],
+  [0o400000, 'O_NOFOLLOW'],
+  [0o2000000, 'O_CLOEXEC'],
+  [0o10000000, 'O_PATH'],
+];
+const FCNTL_NAMES: Record<number, string> = {
+  0: 'F_DUPFD',
+  1: 'F_GETFD',
+  2: 'F_SETFD',
+  3: 'F_GETFL',
+  4: 'F_SETFL',
+  5: 'F_GETLK',
+  6: 'F_SETLK',
+  7: 'F_SETLKW',
+  1030: 'F_DUPFD_CLOEXEC',
+  1031: 'F_SETPIPE_SZ',
+  1032: 'F_GETPIPE_SZ',
+};
 const AT_NAMES: [number, string][] = [
   [0x100, 'AT_SYMLINK_NOFOLLOW'],
   [0x1000, 'AT_EMPTY_PATH'],

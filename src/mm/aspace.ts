@@ -439,6 +439,51 @@ export class AddrSpace implements AddrSpaceProvider, BackendHost {
   }
 
   /**
+   * Moves `[start, start + size)`, which lies inside one area, to `to`
+   * (mremap with MREMAP_MAYMOVE; Linux's move_vma): the present pages keep
+   * their frames and entry flags, the area its flags and its backend's
+   * offsets; `[to, to + size)` must be free (`EEXIST`). A page-table `ENOMEM`
+   * part way moves the pages back and changes nothing.
+   */
+  move(start: number, size: number, to: number): void {
+    this.validateRegion(start, size);
+    this.validateRegion(to, size);
+    const end = start + size;
+    const a = this.areas.find(start);
+    if (a === undefined || a.end < end) {
+      throw new LinuxError(Errno.EFAULT, `${hex(start)}+${hex(size)} is not inside one area`);
+    }
+    if (this.areas.overlaps(to, to + size)) {
+      throw new LinuxError(Errno.EEXIST, `[${hex(to)}, ${hex(to + size)}) is not free`);
+    }
+    const delta = to - start;
+    const pages: [number, number, MappingFlags][] = [];
+    this.pt.forEachMapped(start, size, (v, p, f) => {
+      pages.push([v, p, f]);
+    });
+    let moved = 0;
+    try {
+      for (const [v, p, f] of pages) {
+        this.pt.map(v + delta, p, PageSize.Size4K, f);
+        moved++;
+      }
+    } catch (e) {
+      for (const [v] of pages.slice(0, moved)) this.pt.unmap(v + delta);
+      this.pt.releaseEmptyTables(to, size);
+      throw asNoMemory(e);
+    }
+    for (const [v] of pages) this.pt.unmap(v);
+    this.areas.remove(a);
+    if (a.start < start) this.areas.insert(a.slice(a.start, start));
+    if (end < a.end) this.areas.insert(a.slice(end, a.end));
+    const moved_ = new MemoryArea(to, to + size, a.flags, a.backend.moved(delta));
+    this.areas.insert(moved_);
+    this.mergeAround(moved_);
+    this.pt.releaseEmptyTables(start, size);
+    this.flushTlb(start, size);
+  }
+
+  /**
    * Extends the area that ends at `end` up to `newEnd` (a `brk` growth): the
    * new pages are lazy (or eager, for an eager area), with the area's flags
    * and backend. `EINVAL` when no area ends at `end` or the range is bad;

@@ -110,3 +110,84 @@ export function copyToIovec(provider: AddrSpaceProvider, iov: ImportedIovec, src
     copyOutPrefix(provider, base, src.subarray(from, from + count), USER_WRITE),
   );
 }
+
+/**
+ * A single user buffer as an iovec (Linux's `import_ubuf`): the length is
+ * clamped to {@link MAX_RW_COUNT} first, then the range must lie inside user
+ * space (`access_ok`, else `EFAULT`); whether it is mapped is found out by
+ * the copy.
+ */
+export function importUbuf(
+  provider: AddrSpaceProvider,
+  addr: number | bigint,
+  len: number | bigint,
+): ImportedIovec {
+  const b = toSafeIndex(addr);
+  const raw = typeof len === 'bigint' ? len : BigInt(len);
+  if (raw < 0n) throw new LinuxError(Errno.EINVAL, `buffer length ${String(len)}`);
+  const n = raw > BigInt(MAX_RW_COUNT) ? MAX_RW_COUNT : Number(raw);
+  const userEnd = provider.withAddrSpace((as) => as.end);
+  if (b === undefined || b > userEnd || n > userEnd - b) {
+    throw efault(`buffer ${String(addr)}+${String(len)} outside user space`);
+  }
+  return { segments: [{ base: b, len: n }], total: n };
+}
+
+/**
+ * A cursor over an imported iovec (Linux's `iov_iter`): files copy into or
+ * out of it in pieces, straight from and to their pages, and stop at the
+ * first byte that faults, so a read answers the bytes it really stored and
+ * nothing past the fault is consumed.
+ */
+export class IovIter {
+  private seg = 0;
+  private off = 0;
+  /** Bytes left in the iterator. */
+  count: number;
+
+  constructor(
+    readonly provider: AddrSpaceProvider,
+    readonly iov: ImportedIovec,
+  ) {
+    this.count = iov.total;
+  }
+
+  /** Stores `src` (up to what is left) at the cursor (`copy_to_iter`); answers the bytes stored. */
+  copyOut(src: Uint8Array): number {
+    return this.move(src.length, (base, from, n) =>
+      copyOutPrefix(this.provider, base, src.subarray(from, from + n), USER_WRITE),
+    );
+  }
+
+  /** Fills `dst` (up to what is left) from the cursor (`copy_from_iter`); answers the bytes read. */
+  copyIn(dst: Uint8Array): number {
+    return this.move(dst.length, (base, from, n) =>
+      copyInPrefix(this.provider, base, dst.subarray(from, from + n), USER_READ),
+    );
+  }
+
+  private move(len: number, copy: (base: number, from: number, n: number) => number): number {
+    let done = 0;
+    const segs = this.iov.segments;
+    while (done < len && this.seg < segs.length) {
+      const s = segs[this.seg];
+      const want = Math.min(s.len - this.off, len - done);
+      if (want > 0) {
+        const moved = copy(s.base + this.off, done, want);
+        done += moved;
+        this.off += moved;
+        this.count -= moved;
+        if (moved < want) {
+          this.count = 0; // a fault ends the iterator: nothing after it moves
+          this.seg = segs.length;
+          break;
+        }
+      }
+      if (this.off >= s.len) {
+        this.seg++;
+        this.off = 0;
+      }
+    }
+    return done;
+  }
+}

@@ -6,7 +6,12 @@
 
 import { AddrRange, PAGE_SIZE_4K, va } from '../../addr/index.js';
 import { Errno, isLinuxError } from '../../errno/index.js';
+import type { PageSource } from '../../mm/index.js';
 import { MappingFlags } from '../../paging/index.js';
+import { DEV_ZERO, DeviceFile } from '../fs/devices.js';
+import { O_APPEND } from '../fs/file.js';
+import { RegularInode } from '../fs/inode.js';
+import { fileOf } from './fsutil.js';
 import type { SyscallContext, SyscallEntry } from './table.js';
 import { EINVAL, ENOMEM, int, size } from './util.js';
 
@@ -70,12 +75,22 @@ function mmap(
   if (len < 0 || len > 2 ** 38) return ENOMEM;
   // MAP_SHARED, MAP_PRIVATE or MAP_SHARED_VALIDATE (both bits).
   if ((f & (MAP_SHARED | MAP_PRIVATE)) === 0) return EINVAL;
-  if ((f & MAP_ANONYMOUS) === 0) {
-    // File mappings come with the VFS: the standard streams cannot be mapped, any other fd is not open.
-    const d = int(fd);
-    return d >= 0 && d <= 2 && !ctx.proc.closed.has(d) ? -Errno.ENODEV : -Errno.EBADF;
-  }
   if (size(offset) < 0 || size(offset) % PAGE_SIZE_4K !== 0) return EINVAL;
+  let object: { pages: PageSource; path: string; ino: number; file: RegularInode | undefined } | undefined;
+  if ((f & MAP_ANONYMOUS) === 0) {
+    const file = fileOf(ctx, fd);
+    if (file instanceof DeviceFile && file.inode.rdev === DEV_ZERO) {
+      // /dev/zero maps as anonymous memory (Linux's mmap_zero).
+    } else {
+      if (!(file.inode instanceof RegularInode)) return -Errno.ENODEV;
+      if (!file.readable) return -Errno.EACCES;
+      const shared = (f & MAP_SHARED) !== 0;
+      if (shared && (pr & PROT_WRITE) !== 0 && (!file.writable || (file.flags & O_APPEND) !== 0))
+        return -Errno.EACCES;
+      const inode = file.inode;
+      object = { pages: inode.pages(), path: file.path, ino: inode.ino, file: shared ? inode : undefined };
+    }
+  }
   const bytes = pageUp(len);
   if (!Number.isSafeInteger(bytes) || bytes > 2 ** 38) return ENOMEM;
   const fixed = (f & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
@@ -98,7 +113,16 @@ function mmap(
       at = found;
     }
     try {
-      as.mapAlloc(at, bytes, protFlags(pr), false, (f & MAP_FIXED) !== 0);
+      const replace = (f & MAP_FIXED) !== 0;
+      if (object === undefined) as.mapAlloc(at, bytes, protFlags(pr), false, replace);
+      else {
+        const off = size(offset);
+        if ((f & MAP_SHARED) !== 0) {
+          as.mapShared(at, bytes, protFlags(pr), object.pages, off, replace);
+          if (object.file !== undefined && (pr & PROT_WRITE) !== 0) ctx.proc.sharedWritable.add(object.file);
+        } else as.mapFile(at, bytes, protFlags(pr), object.pages, off, replace);
+        ctx.proc.mappedFiles.set(object.pages, { path: object.path, ino: object.ino });
+      }
     } catch (e) {
       if (isLinuxError(e)) return -e.errno;
       throw e;
@@ -138,7 +162,122 @@ function mprotect(ctx: SyscallContext, [addr, length, prot]: readonly bigint[]):
   });
 }
 
+const MREMAP_MAYMOVE = 1;
+const MREMAP_FIXED = 2;
+const MREMAP_DONTUNMAP = 4;
+
+/** mremap: shrink in place, grow in place when the pages after are free, else move (MREMAP_MAYMOVE). */
+function mremap(ctx: SyscallContext, [oldAddr, oldLen, newLen, flags, newAddr]: readonly bigint[]): number {
+  const old = size(oldAddr);
+  const fl = int(flags);
+  if ((fl & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0) return EINVAL;
+  if ((fl & MREMAP_FIXED) !== 0 && (fl & MREMAP_MAYMOVE) === 0) return EINVAL;
+  if ((fl & MREMAP_DONTUNMAP) !== 0) return EINVAL; // not supported here (Linux: only for private anonymous)
+  if (old < 0 || old % PAGE_SIZE_4K !== 0) return EINVAL;
+  const oldBytes = pageUp(Math.max(0, size(oldLen)));
+  const n = size(newLen);
+  if (n <= 0) return EINVAL;
+  const newBytes = pageUp(n);
+  if (oldBytes === 0 || size(oldLen) < 0) return EINVAL; // duplicating a shared mapping (old_len 0) is not supported
+  return ctx.proc.mm.withAddrSpace((as) => {
+    const area = as.findArea(old);
+    if (area === undefined || area.end < old + Math.min(oldBytes, newBytes)) return -Errno.EFAULT;
+    try {
+      if ((fl & MREMAP_FIXED) !== 0) {
+        const to = size(newAddr);
+        if (to < 0 || to % PAGE_SIZE_4K !== 0) return EINVAL;
+        if (to < old + oldBytes && old < to + newBytes) return EINVAL;
+        if (to < as.base || to + newBytes > as.end) return ENOMEM;
+        as.unmap(to, newBytes);
+        if (newBytes < oldBytes) as.unmap(old + newBytes, oldBytes - newBytes);
+        const keep = Math.min(oldBytes, newBytes);
+        if (area.end < old + keep) return -Errno.EFAULT;
+        as.move(old, keep, to);
+        if (newBytes > keep) as.grow(to + keep, to + newBytes);
+        return to;
+      }
+      if (newBytes <= oldBytes) {
+        if (newBytes < oldBytes) as.unmap(old + newBytes, oldBytes - newBytes);
+        return old;
+      }
+      if (area.end < old + oldBytes) return -Errno.EFAULT;
+      const growsInPlace =
+        area.end === old + oldBytes &&
+        as.findFreeArea(
+          old + oldBytes,
+          newBytes - oldBytes,
+          AddrRange.new(va(old + oldBytes), va(as.end)),
+        ) ===
+          old + oldBytes;
+      if (growsInPlace) {
+        as.grow(old + oldBytes, old + newBytes);
+        return old;
+      }
+      if ((fl & MREMAP_MAYMOVE) === 0) return ENOMEM;
+      const to = as.findFreeArea(0x10_0000_0000, newBytes, AddrRange.new(va(as.base), va(MMAP_TOP)));
+      if (to === undefined) return ENOMEM;
+      as.move(old, oldBytes, to);
+      as.grow(to + oldBytes, to + newBytes);
+      return to;
+    } catch (e) {
+      if (isLinuxError(e)) return -e.errno;
+      throw e;
+    }
+  });
+}
+
+const MADV_NORMAL = 0;
+const MADV_DONTNEED = 4;
+const MADV_FREE = 8;
+const MADV_REMOVE = 9;
+/** Advice Linux takes and that changes nothing we keep (readahead, hugepages, fork and dump hints). */
+const MADV_HINTS = new Set([
+  0, 1, 2, 3, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 25, 100, 101,
+]);
+
+function madvise(ctx: SyscallContext, [addr, length, advice]: readonly bigint[]): number {
+  const start = size(addr);
+  const len = size(length);
+  const adv = int(advice);
+  if (start < 0 || start % PAGE_SIZE_4K !== 0 || len < 0) return EINVAL;
+  if (adv !== MADV_DONTNEED && adv !== MADV_FREE && adv !== MADV_REMOVE && !MADV_HINTS.has(adv))
+    return EINVAL;
+  if (len === 0) return 0;
+  return ctx.proc.mm.withAddrSpace((as) => {
+    const end = pageUp(start + len);
+    if (start < as.base || end > as.end) return ENOMEM;
+    if (!as.canAccessRange(start, end - start, 0)) return ENOMEM;
+    if (adv === MADV_DONTNEED || adv === MADV_FREE) as.discard(start, end - start);
+    void MADV_NORMAL;
+    return 0;
+  });
+}
+
+const MS_ASYNC = 1;
+const MS_INVALIDATE = 2;
+const MS_SYNC = 4;
+
+/** msync: shared file mappings write their pages back (memory files hold them already). */
+function msync(ctx: SyscallContext, [addr, length, flags]: readonly bigint[]): number {
+  const start = size(addr);
+  const len = size(length);
+  const fl = int(flags);
+  if (start < 0 || start % PAGE_SIZE_4K !== 0 || len < 0) return EINVAL;
+  if ((fl & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) !== 0) return EINVAL;
+  if ((fl & MS_ASYNC) !== 0 && (fl & MS_SYNC) !== 0) return EINVAL;
+  if (len === 0) return 0;
+  return ctx.proc.mm.withAddrSpace((as) => {
+    const end = pageUp(start + len);
+    if (start < as.base || end > as.end || !as.canAccessRange(start, end - start, 0)) return ENOMEM;
+    for (const f of ctx.proc.sharedWritable) f.sync();
+    return 0;
+  });
+}
+
 export const memoryCalls: SyscallEntry[] = [
+  { nr: 216, name: 'mremap', args: ['ptr', 'size', 'size', 'hex', 'ptr'], handler: mremap },
+  { nr: 227, name: 'msync', args: ['ptr', 'size', 'hex'], handler: msync },
+  { nr: 233, name: 'madvise', args: ['ptr', 'size', 'int'], handler: madvise },
   { nr: 214, name: 'brk', args: ['ptr'], handler: brk },
   { nr: 215, name: 'munmap', args: ['ptr', 'size'], handler: munmap },
   { nr: 222, name: 'mmap', args: ['ptr', 'size', 'prot', 'mapflags', 'fd', 'hex'], handler: mmap },

@@ -8,39 +8,8 @@ import { copyFromUser, copyToUser } from '../../uptr/index.js';
 import type { SyscallContext, SyscallEntry } from './table.js';
 import { EFAULT, EINVAL, int, size } from './util.js';
 
-const RLIM_INFINITY = 0xffff_ffff_ffff_ffffn;
-const RLIMIT_STACK = 3;
-const RLIMIT_NOFILE = 7;
-
 function exit(ctx: SyscallContext, [status]: readonly bigint[]): number {
   ctx.proc.exitStatus = int(status) & 0xff;
-  return 0;
-}
-
-function prlimit64(ctx: SyscallContext, [pid, resource, newLimit, oldLimit]: readonly bigint[]): number {
-  if (int(pid) !== 0 && int(pid) !== ctx.proc.pid) return -3; // ESRCH
-  const r = int(resource);
-  if (r < 0 || r > 15) return EINVAL;
-  if (newLimit !== 0n) {
-    // Read (EFAULT for a bad pointer) and check cur <= max; the limits themselves come with the processes issue.
-    const nl = new Uint8Array(16);
-    if (copyFromUser(ctx.proc.mm, nl, newLimit) > 0) return EFAULT;
-    const v = new DataView(nl.buffer);
-    if (v.getBigUint64(0, true) > v.getBigUint64(8, true)) return EINVAL;
-  }
-  if (oldLimit !== 0n) {
-    const out = new Uint8Array(16);
-    const v = new DataView(out.buffer);
-    const [cur, max] =
-      r === RLIMIT_STACK
-        ? [8n << 20n, RLIM_INFINITY]
-        : r === RLIMIT_NOFILE
-          ? [1024n, 4096n]
-          : [RLIM_INFINITY, RLIM_INFINITY];
-    v.setBigUint64(0, cur, true);
-    v.setBigUint64(8, max, true);
-    if (copyToUser(ctx.proc.mm, oldLimit, out) > 0) return EFAULT;
-  }
   return 0;
 }
 
@@ -50,18 +19,6 @@ function uname(ctx: SyscallContext, [buf]: readonly bigint[]): number {
   const enc = new TextEncoder();
   for (const [i, f] of fields.entries()) out.set(enc.encode(f), i * 65);
   return copyToUser(ctx.proc.mm, buf, out) > 0 ? EFAULT : 0;
-}
-
-function clockGettime(ctx: SyscallContext, [clock, tp]: readonly bigint[]): number {
-  const c = int(clock);
-  // CLOCK_REALTIME (0) and its coarse form (5); everything else counts from a fixed point.
-  if (c < 0 || c > 11 || c === 10) return EINVAL; // 10 was CLOCK_SGI_CYCLE, long gone
-  const ns = c === 0 || c === 5 ? ctx.kernel.host.realtimeNs() : ctx.kernel.host.monotonicNs();
-  const out = new Uint8Array(16);
-  const v = new DataView(out.buffer);
-  v.setBigInt64(0, ns / 1_000_000_000n, true);
-  v.setBigInt64(8, ns % 1_000_000_000n, true);
-  return copyToUser(ctx.proc.mm, tp, out) > 0 ? EFAULT : 0;
 }
 
 function getrandom(ctx: SyscallContext, [buf, len, flags]: readonly bigint[]): number {
@@ -130,9 +87,12 @@ export const processCalls: SyscallEntry[] = [
     nr: 99,
     name: 'set_robust_list',
     args: ['ptr', 'size'],
-    handler: (_ctx, [, len]) => (len === 24n ? 0 : EINVAL),
+    handler: (ctx, [head, len]) => {
+      if (len !== 24n) return EINVAL; // sizeof(struct robust_list_head)
+      ctx.proc.robustList = BigInt.asUintN(64, head);
+      return 0;
+    },
   },
-  { nr: 113, name: 'clock_gettime', args: ['int', 'ptr'], handler: clockGettime },
   { nr: 134, name: 'rt_sigaction', args: ['int', 'ptr', 'ptr', 'size'], handler: rtSigaction },
   { nr: 135, name: 'rt_sigprocmask', args: ['int', 'ptr', 'ptr', 'size'], handler: rtSigprocmask },
   { nr: 160, name: 'uname', args: ['ptr'], handler: uname },
@@ -143,6 +103,5 @@ export const processCalls: SyscallEntry[] = [
   { nr: 176, name: 'getgid', args: [], handler: id((c) => c.proc.creds.gid) },
   { nr: 177, name: 'getegid', args: [], handler: id((c) => c.proc.creds.gid) },
   { nr: 178, name: 'gettid', args: [], handler: id((c) => c.proc.pid) },
-  { nr: 261, name: 'prlimit64', args: ['int', 'int', 'ptr', 'ptr'], handler: prlimit64 },
   { nr: 278, name: 'getrandom', args: ['ptr', 'size', 'hex'], handler: getrandom },
 ];

@@ -21,3 +21,12 @@ export const ENOTTY = -Errno.ENOTTY;
 
 /** Linux's MAX_RW_COUNT: one read or write moves at most this much. */
 export const MAX_RW_COUNT = 0x7ffff000;
+
+export const AT_FDCWD = -100;
+export const AT_SYMLINK_NOFOLLOW = 0x100;
+export const AT_REMOVEDIR = 0x200;
+export const AT_EACCESS = 0x200;
+export const AT_SYMLINK_FOLLOW = 0x400;
+export const AT_NO_AUTOMOUNT = 0x800;
+export const AT_EMPTY_PATH = 0x1000;
+export const AT_STATX_SYNC_TYPE = 0x6000;

@@ -47,6 +47,10 @@ export class AnonBackend extends PrivateBackend {
     return !write;
   }
 
+  moved(): Backend {
+    return this;
+  }
+
   canMergeWith(next: Backend): boolean {
     return next instanceof AnonBackend;
   }

@@ -53,6 +53,10 @@ export class FileBackend extends PrivateBackend {
     return !write;
   }
 
+  moved(delta: number): Backend {
+    return new FileBackend(this.source, this.vaOffset + delta);
+  }
+
   canMergeWith(next: Backend): boolean {
     return next instanceof FileBackend && next.source === this.source && next.vaOffset === this.vaOffset;
   }

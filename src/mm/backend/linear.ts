@@ -38,6 +38,10 @@ export class LinearBackend implements Backend {
     return this;
   }
 
+  moved(delta: number): Backend {
+    return new LinearBackend(this.paVaOffset + delta);
+  }
+
   canMergeWith(next: Backend): boolean {
     return next instanceof LinearBackend && next.paVaOffset === this.paVaOffset;
   }

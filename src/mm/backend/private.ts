@@ -12,6 +12,8 @@ export abstract class PrivateBackend implements Backend {
   abstract readonly kind: BackendKind;
   readonly copyOnWrite = true;
 
+  abstract moved(delta: number): Backend;
+
   abstract mapArea(host: BackendHost, start: number, end: number, flags: MappingFlags): void;
   abstract fillFrame(host: BackendHost, vaddr: number, write: boolean): number | undefined;
   abstract readOnlyFill(write: boolean): boolean;

@@ -56,6 +56,10 @@ export class SharedBackend implements Backend {
     return this;
   }
 
+  moved(delta: number): Backend {
+    return new SharedBackend(this.source, this.vaOffset + delta);
+  }
+
   canMergeWith(next: Backend): boolean {
     return next instanceof SharedBackend && next.source === this.source && next.vaOffset === this.vaOffset;
   }

@@ -72,6 +72,12 @@ export interface Backend {
    * space destroys the child).
    */
   fork(parent: BackendHost, child: BackendHost, start: number, end: number, flags: MappingFlags): Backend;
+  /**
+   * The backend for the same pages moved `delta` bytes up the address space
+   * (mremap): objects keep their offsets, so the page at `va + delta` is
+   * what `va` was.
+   */
+  moved(delta: number): Backend;
   /** True when an area of this backend may merge with the adjacent one after it that has `next` (same flags). */
   canMergeWith(next: Backend): boolean;
   /**

@@ -1,0 +1,87 @@
+/**
+ * A process's file-descriptor table (Linux's files_struct): small integers
+ * to open files, each with its close-on-exec flag. A new descriptor is the
+ * lowest free one (at or above a minimum); none below RLIMIT_NOFILE is
+ * EMFILE.
+ */
+import { Errno } from '../errno/index.js';
+import type { OpenFile } from './fs/file.js';
+
+/** The most descriptors a table can ever hold (Linux's fs.nr_open default). */
+export const NR_OPEN = 1 << 20;
+
+export class FdTable {
+  private readonly files: (OpenFile | undefined)[] = [];
+  private readonly cloexec: boolean[] = [];
+  private count = 0;
+
+  /** `limit()` is the process's RLIMIT_NOFILE soft limit. */
+  constructor(private readonly limit: () => number) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(fd: number): OpenFile | undefined {
+    return Number.isInteger(fd) && fd >= 0 ? this.files[fd] : undefined;
+  }
+
+  isCloexec(fd: number): boolean {
+    return this.cloexec[fd] === true;
+  }
+
+  setCloexec(fd: number, on: boolean): void {
+    if (this.files[fd] !== undefined) this.cloexec[fd] = on;
+  }
+
+  /** Installs `file` at the lowest free descriptor ≥ `min`; answers it, or -EMFILE (the caller keeps `file`). */
+  install(file: OpenFile, cloexec = false, min = 0): number {
+    const limit = Math.min(this.limit(), NR_OPEN);
+    let fd = Math.max(0, min);
+    while (fd < limit && this.files[fd] !== undefined) fd++;
+    if (fd >= limit) return -Errno.EMFILE;
+    this.files[fd] = file;
+    this.cloexec[fd] = cloexec;
+    this.count++;
+    return fd;
+  }
+
+  /** dup2/dup3: puts `file` at `fd`, closing what was there. */
+  installAt(fd: number, file: OpenFile, cloexec: boolean): number {
+    if (fd < 0 || fd >= Math.min(this.limit(), NR_OPEN)) return -Errno.EBADF;
+    const old = this.files[fd];
+    if (old === undefined) this.count++;
+    this.files[fd] = file;
+    this.cloexec[fd] = cloexec;
+    old?.put();
+    return fd;
+  }
+
+  /** Closes `fd`; false when it was not open. */
+  close(fd: number): boolean {
+    const f = this.get(fd);
+    if (f === undefined) return false;
+    this.files[fd] = undefined;
+    this.cloexec[fd] = false;
+    this.count--;
+    f.put();
+    return true;
+  }
+
+  /** The open descriptors in order. */
+  *entries(): IterableIterator<[number, OpenFile]> {
+    for (let i = 0; i < this.files.length; i++) {
+      const f = this.files[i];
+      if (f !== undefined) yield [i, f];
+    }
+  }
+
+  /** The highest descriptor that could be open (close_range's bound). */
+  get highest(): number {
+    return this.files.length - 1;
+  }
+
+  closeAll(): void {
+    for (const [fd] of [...this.entries()]) this.close(fd);
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * Pipes (Linux's fs/pipe.c): a 64 KiB ring between a read end and a write
+ * end. A read of an empty pipe is end of file once no writer is left, else
+ * EAGAIN (O_NONBLOCK) or a wait; a write with no reader left is EPIPE (the
+ * system call raises SIGPIPE); a write of at most PIPE_BUF bytes goes in
+ * whole or not at all. FIFOs (mknod) open into the same pipe.
+ */
+import { Errno } from '../../errno/index.js';
+import { BLOCKED, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT } from './file.js';
+import { Inode, type IoIter, S_IFIFO, type SuperBlock } from './inode.js';
+
+export const PIPE_BUF = 4096;
+export const PIPE_SIZE = 65536;
+
+export class Pipe {
+  private readonly ring = new Uint8Array(PIPE_SIZE);
+  private head = 0;
+  length = 0;
+  readers = 0;
+  writers = 0;
+
+  get free(): number {
+    return PIPE_SIZE - this.length;
+  }
+
+  /** Moves up to `iter.count` buffered bytes into `iter`; only what was stored leaves the pipe. */
+  drain(iter: IoIter): number {
+    let done = 0;
+    while (this.length > 0 && iter.count > 0) {
+      const n = Math.min(this.length, PIPE_SIZE - this.head, iter.count);
+      const moved = iter.copyOut(this.ring.subarray(this.head, this.head + n));
+      this.head = (this.head + moved) % PIPE_SIZE;
+      this.length -= moved;
+      done += moved;
+      if (moved < n) break;
+    }
+    return done;
+  }
+
+  /** Takes up to `max` bytes from `iter` into the free space. */
+  fill(iter: IoIter, max: number): number {
+    let done = 0;
+    while (done < max && iter.count > 0) {
+      const tail = (this.head + this.length) % PIPE_SIZE;
+      const n = Math.min(max - done, PIPE_SIZE - tail, this.free);
+      if (n === 0) break;
+      const moved = iter.copyIn(this.ring.subarray(tail, tail + n));
+      this.length += moved;
+      done += moved;
+      if (moved < n) break;
+    }
+    return done;
+  }
+}
+
+/** A pipe made by pipe2 has an inode of its own on the kernel's pipefs. */
+export class PipeInode extends Inode {
+  constructor(
+    sb: SuperBlock,
+    readonly pipe: Pipe,
+  ) {
+    super(sb, sb.nextIno(), S_IFIFO | 0o600, 0, 0);
+  }
+
+  get size(): number {
+    return 0;
+  }
+
+  override get blocks(): number {
+    return 0;
+  }
+}
+
+export class PipeReader extends OpenFile {
+  constructor(
+    inode: Inode,
+    flags: number,
+    path: string,
+    readonly pipe: Pipe,
+  ) {
+    super(inode, flags, path);
+    pipe.readers++;
+  }
+
+  override read(iter: IoIter): number {
+    if (iter.count === 0) return 0;
+    if (this.pipe.length === 0) {
+      if (this.pipe.writers === 0) return 0;
+      return this.nonblocking ? -Errno.EAGAIN : BLOCKED;
+    }
+    const n = this.pipe.drain(iter);
+    return n === 0 ? -Errno.EFAULT : n;
+  }
+
+  override write(): number {
+    return -Errno.EBADF;
+  }
+
+  override poll(): number {
+    return (this.pipe.length > 0 ? POLLIN : 0) | (this.pipe.writers === 0 ? POLLHUP : 0);
+  }
+
+  override readyBytes(): number {
+    return this.pipe.length;
+  }
+
+  protected override release(): void {
+    this.pipe.readers--;
+  }
+}
+
+export class PipeWriter extends OpenFile {
+  constructor(
+    inode: Inode,
+    flags: number,
+    path: string,
+    readonly pipe: Pipe,
+  ) {
+    super(inode, flags, path);
+    pipe.writers++;
+  }
+
+  override read(): number {
+    return -Errno.EBADF;
+  }
+
+  override write(iter: IoIter): number {
+    const p = this.pipe;
+    if (p.readers === 0) return -Errno.EPIPE;
+    const want = iter.count;
+    if (want === 0) return 0;
+    // Up to PIPE_BUF bytes go in whole: wait until they fit.
+    if (p.free === 0 || (want <= PIPE_BUF && p.free < want))
+      return this.nonblocking ? -Errno.EAGAIN : BLOCKED;
+    const n = p.fill(iter, want);
+    if (n === 0) return -Errno.EFAULT;
+    // A blocking writer on Linux waits for room for the rest; with one task nobody would make room,
+    // so it answers what went in (the scheduler of the processes issue makes it wait).
+    return n;
+  }
+
+  override poll(): number {
+    return (this.pipe.free >= PIPE_BUF ? POLLOUT : 0) | (this.pipe.readers === 0 ? POLLERR : 0);
+  }
+
+  override readyBytes(): number {
+    return this.pipe.length;
+  }
+
+  protected override release(): void {
+    this.pipe.writers--;
+  }
+}

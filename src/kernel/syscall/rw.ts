@@ -1,0 +1,284 @@
+/**
+ * The read and write family (Linux's fs/read_write.c, open.c, sync.c,
+ * splice.c): read, write, the vectored and positioned forms, lseek,
+ * sendfile, copy_file_range, ftruncate, fsync, fdatasync and fadvise64.
+ * Bytes move through an iterator straight between user pages and the
+ * file's pages; a fault part way answers the bytes moved before it.
+ */
+import { Errno } from '../../errno/index.js';
+import { IovIter, importIovec, importUbuf, readVal, i64 as s64, writeVal } from '../../uptr/index.js';
+import {
+  BLOCKED,
+  DirFile,
+  MAX_FILE_SIZE,
+  O_APPEND,
+  type OpenFile,
+  RegularFile,
+  SEEK_CUR,
+  SEEK_DATA,
+  SEEK_END,
+  SEEK_HOLE,
+  SEEK_SET,
+} from '../fs/file.js';
+import { type IoIter, KernelIter, RegularInode } from '../fs/inode.js';
+import { PipeReader, PipeWriter } from '../fs/pipe.js';
+import { fileOf } from './fsutil.js';
+import type { SyscallContext, SyscallEntry } from './table.js';
+import { EINVAL, int, MAX_RW_COUNT } from './util.js';
+
+const SIGPIPE = 13;
+
+/** A read that found nothing for a blocking caller: the kernel decides (park the task, or a deadlock report). */
+function readFrom(ctx: SyscallContext, f: OpenFile, iter: IoIter, pos?: number): number {
+  if (!f.readable) return -Errno.EBADF;
+  if (f instanceof DirFile) return -Errno.EISDIR;
+  const n = f.read(iter, pos);
+  return n === BLOCKED ? ctx.kernel.block(ctx.proc, `read from fd on ${f.path}`) : n;
+}
+
+function writeTo(ctx: SyscallContext, f: OpenFile, iter: IoIter, pos?: number): number {
+  if (!f.writable) return -Errno.EBADF;
+  const n = f.write(iter, pos);
+  if (n === -Errno.EPIPE) ctx.kernel.signal(ctx.proc, SIGPIPE);
+  return n === BLOCKED ? ctx.kernel.block(ctx.proc, `write to ${f.path}`) : n;
+}
+
+function read(ctx: SyscallContext, [fd, buf, count]: readonly bigint[]): number {
+  const f = fileOf(ctx, fd);
+  if (!f.readable) return -Errno.EBADF;
+  return readFrom(ctx, f, new IovIter(ctx.proc.mm, importUbuf(ctx.proc.mm, buf, clampCount(count))));
+}
+
+function write(ctx: SyscallContext, [fd, buf, count]: readonly bigint[]): number {
+  const f = fileOf(ctx, fd);
+  if (!f.writable) return -Errno.EBADF;
+  return writeTo(ctx, f, new IovIter(ctx.proc.mm, importUbuf(ctx.proc.mm, buf, clampCount(count))));
+}
+
+/** A size_t count: anything past MAX_RW_COUNT (including "negative" ones) is clamped, as rw_verify_area does. */
+function clampCount(count: bigint): number {
+  const c = BigInt.asUintN(64, count);
+  return c > BigInt(MAX_RW_COUNT) ? MAX_RW_COUNT : Number(c);
+}
+
+function readv(ctx: SyscallContext, [fd, iov, cnt]: readonly bigint[], pos?: number): number {
+  const f = fileOf(ctx, fd);
+  if (!f.readable) return -Errno.EBADF;
+  if (pos !== undefined && !f.seekable) return -Errno.ESPIPE;
+  return readFrom(ctx, f, new IovIter(ctx.proc.mm, importIovec(ctx.proc.mm, iov, cnt)), pos);
+}
+
+function writev(ctx: SyscallContext, [fd, iov, cnt]: readonly bigint[], pos?: number): number {
+  const f = fileOf(ctx, fd);
+  if (!f.writable) return -Errno.EBADF;
+  if (pos !== undefined && !f.seekable) return -Errno.ESPIPE;
+  return writeTo(ctx, f, new IovIter(ctx.proc.mm, importIovec(ctx.proc.mm, iov, cnt)), pos);
+}
+
+/** A loff_t argument: negative is EINVAL (answered as undefined). */
+function offsetArg(v: bigint): number | undefined {
+  const s = BigInt.asIntN(64, v);
+  if (s < 0n) return undefined;
+  return s > BigInt(MAX_FILE_SIZE) ? MAX_FILE_SIZE : Number(s);
+}
+
+function pread64(ctx: SyscallContext, [fd, buf, count, off]: readonly bigint[]): number {
+  const pos = offsetArg(off);
+  if (pos === undefined) return EINVAL;
+  const f = fileOf(ctx, fd);
+  if (!f.seekable) return -Errno.ESPIPE;
+  if (!f.readable) return -Errno.EBADF;
+  return readFrom(ctx, f, new IovIter(ctx.proc.mm, importUbuf(ctx.proc.mm, buf, clampCount(count))), pos);
+}
+
+function pwrite64(ctx: SyscallContext, [fd, buf, count, off]: readonly bigint[]): number {
+  const pos = offsetArg(off);
+  if (pos === undefined) return EINVAL;
+  const f = fileOf(ctx, fd);
+  if (!f.seekable) return -Errno.ESPIPE;
+  if (!f.writable) return -Errno.EBADF;
+  return writeTo(ctx, f, new IovIter(ctx.proc.mm, importUbuf(ctx.proc.mm, buf, clampCount(count))), pos);
+}
+
+function lseek(ctx: SyscallContext, [fd, offset, whence]: readonly bigint[]): number {
+  const f = fileOf(ctx, fd);
+  const w = Number(BigInt.asUintN(32, whence));
+  if (w > SEEK_HOLE) return EINVAL;
+  if (!f.seekable) return -Errno.ESPIPE;
+  const off = Number(BigInt.asIntN(64, offset));
+  if (!(f instanceof RegularFile) && !(f instanceof DirFile) && !(f.inode instanceof RegularInode)) {
+    // Devices like /dev/null: lseek succeeds and the position stays 0 (null_lseek / memory_lseek).
+    if (w === SEEK_SET) f.pos = Math.max(0, off);
+    else if (w !== SEEK_CUR) return w === SEEK_END ? 0 : EINVAL;
+    return f.pos;
+  }
+  const size = f instanceof DirFile ? 0 : f.inode.size;
+  let next: number;
+  if (w === SEEK_SET) next = off;
+  else if (w === SEEK_CUR) next = f.pos + off;
+  else if (w === SEEK_END) next = size + off;
+  else {
+    // One data region from 0 to the size: SEEK_DATA answers the offset, SEEK_HOLE the end.
+    if (off < 0 || off >= size) return -Errno.ENXIO;
+    next = w === SEEK_DATA ? off : size;
+  }
+  if (!Number.isSafeInteger(next) || next < 0) return EINVAL;
+  f.pos = next;
+  return next;
+}
+
+/** sendfile and copy_file_range move file bytes through a kernel buffer in pieces of this size. */
+const PIECE = 1 << 16;
+
+function copyBetween(
+  ctx: SyscallContext,
+  src: OpenFile,
+  dst: OpenFile,
+  len: number,
+  inPos?: number,
+  outPos?: number,
+) {
+  let done = 0;
+  const buf = new Uint8Array(Math.min(PIECE, Math.max(len, 1)));
+  while (done < len) {
+    const piece = new KernelIter(buf.subarray(0, Math.min(buf.length, len - done)));
+    const got = src.read(piece, inPos === undefined ? undefined : inPos + done);
+    if (got === BLOCKED) return done > 0 ? done : ctx.kernel.block(ctx.proc, `sendfile from ${src.path}`);
+    if (got < 0) return done > 0 ? done : got;
+    if (got === 0) break;
+    const put = dst.write(new KernelIter(piece.done), outPos === undefined ? undefined : outPos + done);
+    if (put < 0) {
+      if (put === -Errno.EPIPE) ctx.kernel.signal(ctx.proc, SIGPIPE);
+      return done > 0 ? done : put;
+    }
+    done += put;
+    if (put < got) break;
+  }
+  return done;
+}
+
+function sendfile(ctx: SyscallContext, [outFd, inFd, offsetPtr, count]: readonly bigint[]): number {
+  const input = fileOf(ctx, inFd);
+  const output = fileOf(ctx, outFd);
+  if (!input.readable || !output.writable) return -Errno.EBADF;
+  if ((output.flags & O_APPEND) !== 0) return EINVAL;
+  if (!(input.inode instanceof RegularInode) && !(input instanceof PipeReader) && !input.seekable)
+    return EINVAL;
+  const len = clampCount(count);
+  if (offsetPtr === 0n) {
+    // The input's own position moves (RegularFile.read advances it when no position is given).
+    return copyBetween(ctx, input, output, len);
+  }
+  if (!input.seekable) return -Errno.ESPIPE;
+  const start = readVal(ctx.proc.mm, offsetPtr, s64);
+  if (start < 0n) return EINVAL;
+  const n = copyBetween(ctx, input, output, len, Number(start));
+  if (n > 0) writeVal(ctx.proc.mm, offsetPtr, s64, start + BigInt(n));
+  return n;
+}
+
+function copyFileRange(
+  ctx: SyscallContext,
+  [fdIn, offIn, fdOut, offOut, len, flags]: readonly bigint[],
+): number {
+  if (flags !== 0n) return EINVAL;
+  const input = fileOf(ctx, fdIn);
+  const output = fileOf(ctx, fdOut);
+  if (!input.readable || !output.writable || (output.flags & O_APPEND) !== 0) return -Errno.EBADF;
+  if (!(input.inode instanceof RegularInode) || !(output.inode instanceof RegularInode)) return EINVAL;
+  let inPos = input.pos;
+  let outPos = output.pos;
+  if (offIn !== 0n) {
+    const v = readVal(ctx.proc.mm, offIn, s64);
+    if (v < 0n) return EINVAL;
+    inPos = Number(v);
+  }
+  if (offOut !== 0n) {
+    const v = readVal(ctx.proc.mm, offOut, s64);
+    if (v < 0n) return EINVAL;
+    outPos = Number(v);
+  }
+  const n0 = clampCount(len);
+  // Overlapping ranges of one file are EINVAL.
+  if (input.inode === output.inode && inPos < outPos + n0 && outPos < inPos + n0) return EINVAL;
+  const n = copyBetween(ctx, input, output, n0, inPos, outPos);
+  if (n > 0) {
+    if (offIn !== 0n) writeVal(ctx.proc.mm, offIn, s64, BigInt(inPos + n));
+    else input.pos = inPos + n;
+    if (offOut !== 0n) writeVal(ctx.proc.mm, offOut, s64, BigInt(outPos + n));
+    else output.pos = outPos + n;
+  }
+  return n;
+}
+
+function ftruncate(ctx: SyscallContext, [fd, length]: readonly bigint[]): number {
+  const len = BigInt.asIntN(64, length);
+  if (len < 0n) return EINVAL;
+  const f = fileOf(ctx, fd);
+  if (!(f.inode instanceof RegularInode) || !f.writable) return EINVAL;
+  if (len > BigInt(MAX_FILE_SIZE)) return -Errno.EFBIG;
+  if (f.inode.sb.readOnly) return -Errno.EROFS;
+  f.inode.truncate(Number(len));
+  return 0;
+}
+
+function fsync(ctx: SyscallContext, [fd]: readonly bigint[]): number {
+  const f = fileOf(ctx, fd);
+  if (f instanceof PipeReader || f instanceof PipeWriter) return EINVAL;
+  if (f.inode instanceof RegularInode) f.inode.sync();
+  else if (!(f instanceof DirFile)) return EINVAL;
+  return 0;
+}
+
+function fadvise64(ctx: SyscallContext, [fd, , len, advice]: readonly bigint[]): number {
+  const f = fileOf(ctx, fd);
+  if (f instanceof PipeReader || f instanceof PipeWriter) return -Errno.ESPIPE;
+  if (BigInt.asIntN(64, len) < 0n) return EINVAL;
+  const a = int(advice);
+  if (a < 0 || a > 5) return EINVAL;
+  return 0;
+}
+
+/** preadv/pwritev's position comes in two halves; on a 64-bit kernel the low one holds it all. */
+function posArg(lo: bigint): number | undefined {
+  return offsetArg(lo);
+}
+
+export const rwCalls: SyscallEntry[] = [
+  { nr: 46, name: 'ftruncate', args: ['fd', 'int'], handler: ftruncate },
+  { nr: 62, name: 'lseek', args: ['fd', 'int', 'whence'], handler: lseek },
+  { nr: 63, name: 'read', args: ['fd', 'ptr', 'size'], handler: read },
+  { nr: 64, name: 'write', args: ['fd', 'buf', 'size'], handler: write },
+  { nr: 65, name: 'readv', args: ['fd', 'ptr', 'int'], handler: (ctx, a) => readv(ctx, a) },
+  { nr: 66, name: 'writev', args: ['fd', 'iovec', 'int'], handler: (ctx, a) => writev(ctx, a) },
+  { nr: 67, name: 'pread64', args: ['fd', 'ptr', 'size', 'int'], handler: pread64 },
+  { nr: 68, name: 'pwrite64', args: ['fd', 'buf', 'size', 'int'], handler: pwrite64 },
+  {
+    nr: 69,
+    name: 'preadv',
+    args: ['fd', 'ptr', 'int', 'int', 'int'],
+    handler: (ctx, a) => {
+      const pos = posArg(a[3]);
+      return pos === undefined ? EINVAL : readv(ctx, a, pos);
+    },
+  },
+  {
+    nr: 70,
+    name: 'pwritev',
+    args: ['fd', 'iovec', 'int', 'int', 'int'],
+    handler: (ctx, a) => {
+      const pos = posArg(a[3]);
+      return pos === undefined ? EINVAL : writev(ctx, a, pos);
+    },
+  },
+  { nr: 71, name: 'sendfile', args: ['fd', 'fd', 'ptr', 'size'], handler: sendfile },
+  { nr: 82, name: 'fsync', args: ['fd'], handler: fsync },
+  { nr: 83, name: 'fdatasync', args: ['fd'], handler: fsync },
+  { nr: 223, name: 'fadvise64', args: ['fd', 'int', 'int', 'int'], handler: fadvise64 },
+  {
+    nr: 285,
+    name: 'copy_file_range',
+    args: ['fd', 'ptr', 'fd', 'ptr', 'size', 'hex'],
+    handler: copyFileRange,
+  },
+];
