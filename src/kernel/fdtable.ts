@@ -14,6 +14,12 @@ export class FdTable {
   private readonly files: (OpenFile | undefined)[] = [];
   private readonly cloexec: boolean[] = [];
   private count = 0;
+  /**
+   * The table's size as Linux grows it (max_fds: 64, then 128 · 2^k to hold
+   * the highest descriptor ever used; it never shrinks). select clamps its
+   * nfds to it.
+   */
+  maxFds = 64;
 
   /** `limit()` is the process's RLIMIT_NOFILE soft limit. */
   constructor(private readonly limit: () => number) {}
@@ -43,7 +49,15 @@ export class FdTable {
     this.files[fd] = file;
     this.cloexec[fd] = cloexec;
     this.count++;
+    this.grow(fd);
     return fd;
+  }
+
+  private grow(fd: number): void {
+    if (fd < this.maxFds) return;
+    let n = 128;
+    while (n <= fd) n *= 2;
+    this.maxFds = n;
   }
 
   /** dup2/dup3: puts `file` at `fd`, closing what was there. */
@@ -53,6 +67,7 @@ export class FdTable {
     if (old === undefined) this.count++;
     this.files[fd] = file;
     this.cloexec[fd] = cloexec;
+    this.grow(fd);
     old?.put();
     return fd;
   }

@@ -138,7 +138,11 @@ export class Kernel {
         if (!(d instanceof DirInode)) throw new LinuxError(Errno.ENOTDIR, `working directory ${opts.cwd}`);
         cwd = d;
       }
-      const exe = opts.exe ?? opts.argv[0] ?? '';
+      // /proc/self/exe is an absolute path (glibc's static start-up insists): a relative name is taken from the cwd.
+      const named = opts.exe ?? opts.argv[0] ?? '';
+      const exe = named.startsWith('/')
+        ? named
+        : `${(this.vfs.pathOf(cwd, this.vfs.root) ?? '').replace(/\/$/, '')}/${named}`;
       const proc = new Process(this.nextPid++, aspace, hart, prog, exe, creds, cwd, opts.argv, opts.envp);
       for (const c of this.console) {
         const flags = c.isTerminal ? O_RDWR : c.hostFd === 0 ? O_RDONLY : O_WRONLY;

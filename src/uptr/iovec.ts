@@ -144,6 +144,8 @@ export class IovIter {
   private off = 0;
   /** Bytes left in the iterator. */
   count: number;
+  /** A copy stopped at a byte that faulted (a call that moved nothing then answers EFAULT). */
+  faulted = false;
 
   constructor(
     readonly provider: AddrSpaceProvider,
@@ -179,6 +181,7 @@ export class IovIter {
         this.count -= moved;
         if (moved < want) {
           this.count = 0; // a fault ends the iterator: nothing after it moves
+          this.faulted = true;
           this.seg = segs.length;
           break;
         }

@@ -59,10 +59,11 @@ function pour(iter: IoIter, make: (chunk: Uint8Array) => void): number {
 export function memDrivers(host: Host): Map<number, CharDriver> {
   const zeros = (c: Uint8Array) => c.fill(0);
   const random = (c: Uint8Array) => host.random(c);
-  // Linux's /dev/random and /dev/urandom both write entropy in, which we take and drop.
+  // /dev/null and /dev/zero take a write without looking at it (Linux's write_null: a bad buffer is fine);
+  // /dev/random and /dev/urandom read what is written (entropy in), which we take and drop.
   return new Map<number, CharDriver>([
-    [DEV_NULL, { read: () => 0, write: (it) => (it.count === 0 ? 0 : swallow(it)) }],
-    [DEV_ZERO, { read: (it) => pour(it, zeros), write: (it) => (it.count === 0 ? 0 : swallow(it)) }],
+    [DEV_NULL, { read: () => 0, write: (it) => it.count }],
+    [DEV_ZERO, { read: (it) => pour(it, zeros), write: (it) => it.count }],
     [DEV_FULL, { read: (it) => pour(it, zeros), write: (it) => (it.count === 0 ? 0 : -Errno.ENOSPC) }],
     [DEV_RANDOM, { read: (it) => pour(it, random), write: (it) => (it.count === 0 ? 0 : swallow(it)) }],
     [DEV_URANDOM, { read: (it) => pour(it, random), write: (it) => (it.count === 0 ? 0 : swallow(it)) }],

@@ -21,11 +21,14 @@ export interface IoIter {
   copyOut(src: Uint8Array): number;
   /** Fills `dst` (up to what is left); answers the bytes read. */
   copyIn(dst: Uint8Array): number;
+  /** A copy stopped at a byte that faulted. */
+  readonly faulted: boolean;
 }
 
 /** An iterator over a kernel buffer (sendfile, copy_file_range, exec). */
 export class KernelIter implements IoIter {
   private at = 0;
+  readonly faulted = false;
 
   constructor(readonly buf: Uint8Array) {}
 

@@ -37,15 +37,25 @@ export class Pipe {
     return done;
   }
 
-  /** Takes up to `max` bytes from `iter` into the free space. */
+  /**
+   * Takes up to `max` bytes from `iter` into the free space, a page at a
+   * time as Linux's pipe_write does: a page whose copy faults part way is
+   * not added (what came before it is).
+   */
   fill(iter: IoIter, max: number): number {
     let done = 0;
-    while (done < max && iter.count > 0) {
-      const tail = (this.head + this.length) % PIPE_SIZE;
-      const n = Math.min(max - done, PIPE_SIZE - tail, this.free);
-      if (n === 0) break;
-      const moved = iter.copyIn(this.ring.subarray(tail, tail + n));
-      this.length += moved;
+    const page = new Uint8Array(PIPE_BUF);
+    while (done < max && iter.count > 0 && this.free > 0) {
+      const n = Math.min(max - done, PIPE_BUF, this.free);
+      const moved = iter.copyIn(page.subarray(0, n));
+      if (moved < n && iter.faulted) break;
+      for (let at = 0; at < moved; ) {
+        const tail = (this.head + this.length) % PIPE_SIZE;
+        const k = Math.min(moved - at, PIPE_SIZE - tail);
+        this.ring.set(page.subarray(at, at + k), tail);
+        this.length += k;
+        at += k;
+      }
       done += moved;
       if (moved < n) break;
     }

@@ -286,12 +286,22 @@ function waitNothing(ctx: SyscallContext, ns: bigint | undefined, what: string):
   return 0;
 }
 
+/** A sigmask argument (ppoll, pselect6): read and checked; it would apply while waiting (delivery: the processes issue). */
+function sigmaskArg(ctx: SyscallContext, set: bigint, size: bigint): number {
+  if (set === 0n) return 0;
+  if (size !== 8n) return EINVAL;
+  readVal(ctx.proc.mm, set, i64);
+  return 0;
+}
+
 function ppoll(ctx: SyscallContext, [fds, nfds, tmo, sigmask, sigsetsize]: readonly bigint[]): number {
-  const n = Number(BigInt.asUintN(32, nfds));
-  if (n > Number(ctx.proc.rlimits[7][0])) return EINVAL;
+  // Linux's order: the timeout (EFAULT, EINVAL), the signal mask, then the descriptors.
   const timeout = timeoutArg(ctx, tmo);
   if (typeof timeout === 'number') return timeout;
-  if (sigmask !== 0n && sigsetsize !== 8n) return EINVAL;
+  const sm = sigmaskArg(ctx, sigmask, sigsetsize);
+  if (sm !== 0) return sm;
+  const n = Number(BigInt.asUintN(32, nfds));
+  if (n > Number(ctx.proc.rlimits[7][0])) return EINVAL;
   const raw = new Uint8Array(n * 8);
   if (copyFromUser(ctx.proc.mm, raw, fds) > 0) return EFAULT;
   const v = new DataView(raw.buffer);
@@ -312,13 +322,26 @@ function ppoll(ctx: SyscallContext, [fds, nfds, tmo, sigmask, sigsetsize]: reado
   return ready;
 }
 
-function pselect6(ctx: SyscallContext, [nfds, readfds, writefds, exceptfds, tmo]: readonly bigint[]): number {
-  let n = int(nfds);
-  if (n < 0) return EINVAL;
-  const limit = ctx.proc.fds.highest + 1;
-  if (n > limit) n = limit;
+const SIGSET_ARG = struct('sigset_argpack', [
+  ['ss', i64],
+  ['ss_len', i64],
+] as const);
+
+function pselect6(
+  ctx: SyscallContext,
+  [nfds, readfds, writefds, exceptfds, tmo, sig]: readonly bigint[],
+): number {
   const timeout = timeoutArg(ctx, tmo);
   if (typeof timeout === 'number') return timeout;
+  if (sig !== 0n) {
+    const pack = readVal(ctx.proc.mm, sig, SIGSET_ARG);
+    const sm = sigmaskArg(ctx, BigInt.asUintN(64, pack.ss), BigInt.asUintN(64, pack.ss_len));
+    if (sm !== 0) return sm;
+  }
+  let n = int(nfds);
+  if (n < 0) return EINVAL;
+  // Linux clamps nfds to the descriptor table's size.
+  if (n > ctx.proc.fds.maxFds) n = ctx.proc.fds.maxFds;
   const words = Math.ceil(n / 64);
   const sets = [readfds, writefds, exceptfds].map((p) => {
     if (p === 0n) return undefined;

@@ -35,6 +35,7 @@ import type { SyscallContext, SyscallEntry } from './table.js';
 import {
   AT_EACCESS,
   AT_EMPTY_PATH,
+  AT_FDCWD,
   AT_NO_AUTOMOUNT,
   AT_REMOVEDIR,
   AT_STATX_SYNC_TYPE,
@@ -173,7 +174,8 @@ function fstat(ctx: SyscallContext, [fd, buf]: readonly bigint[]): number {
 function newfstatat(ctx: SyscallContext, [dirfd, path, buf, flags]: readonly bigint[]): number {
   const fl = int(flags);
   if ((fl & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT)) !== 0) return EINVAL;
-  const p = pathArg(ctx, path, fl);
+  // Since Linux 6.11 a NULL path with AT_EMPTY_PATH names dirfd, as "" does.
+  const p = path === 0n && (fl & AT_EMPTY_PATH) !== 0 ? '' : pathArg(ctx, path, fl);
   writeVal(ctx.proc.mm, buf, STAT, statOf(inodeAt(ctx, dirfd, p, (fl & AT_SYMLINK_NOFOLLOW) === 0)));
   return 0;
 }
@@ -187,7 +189,7 @@ function statx(ctx: SyscallContext, [dirfd, path, flags, mask, buf]: readonly bi
     return EINVAL;
   if ((fl & AT_STATX_SYNC_TYPE) === AT_STATX_SYNC_TYPE) return EINVAL;
   if ((Number(BigInt.asUintN(32, mask)) & STATX_RESERVED) !== 0) return EINVAL;
-  const p = pathArg(ctx, path, fl);
+  const p = path === 0n && (fl & AT_EMPTY_PATH) !== 0 ? '' : pathArg(ctx, path, fl);
   const s = statOf(inodeAt(ctx, dirfd, p, (fl & AT_SYMLINK_NOFOLLOW) === 0));
   const ts = (secs: bigint, ns: bigint) => ({ tv_sec: secs, tv_nsec: Number(ns), reserved: 0 });
   const rdev = Number(s.st_rdev);
@@ -515,12 +517,26 @@ const TIMESPEC = struct('timespec', [
 
 function utimensat(ctx: SyscallContext, [dirfd, path, times, flags]: readonly bigint[]): number {
   const fl = int(flags);
-  if ((fl & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return EINVAL;
   let at: bigint | undefined = ctx.kernel.host.realtimeNs();
   let mt: bigint | undefined = at;
+  let a: { tv_sec: bigint; tv_nsec: bigint } | undefined;
+  let m: { tv_sec: bigint; tv_nsec: bigint } | undefined;
   if (times !== 0n) {
-    const a = readVal(ctx.proc.mm, times, TIMESPEC);
-    const m = readVal(ctx.proc.mm, times + 16n, TIMESPEC);
+    a = readVal(ctx.proc.mm, times, TIMESPEC);
+    m = readVal(ctx.proc.mm, times + 16n, TIMESPEC);
+    // Both omitted: nothing to do, and Linux answers 0 before it looks at the path or the flags.
+    if (a.tv_nsec === BigInt(UTIME_OMIT) && m.tv_nsec === BigInt(UTIME_OMIT)) return 0;
+  }
+  // A NULL path names dirfd itself (do_utimes_fd: no flags allowed); with AT_FDCWD it is a bad path.
+  let inode: Inode;
+  if (path === 0n && int(dirfd) !== AT_FDCWD) {
+    if (fl !== 0) return EINVAL;
+    inode = fileOf(ctx, dirfd).inode;
+  } else {
+    if ((fl & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) !== 0) return EINVAL;
+    inode = inodeAt(ctx, dirfd, pathArg(ctx, path, fl), (fl & AT_SYMLINK_NOFOLLOW) === 0);
+  }
+  if (a !== undefined && m !== undefined) {
     const pick = (t: { tv_sec: bigint; tv_nsec: bigint }): bigint | undefined | null => {
       if (t.tv_nsec === BigInt(UTIME_OMIT)) return undefined;
       if (t.tv_nsec === BigInt(UTIME_NOW)) return ctx.kernel.host.realtimeNs();
@@ -533,12 +549,6 @@ function utimensat(ctx: SyscallContext, [dirfd, path, times, flags]: readonly bi
     at = pa;
     mt = pm;
   }
-  // A NULL path names dirfd itself (Linux's do_utimes with filename NULL).
-  const inode =
-    path === 0n
-      ? fileOf(ctx, dirfd).inode
-      : inodeAt(ctx, dirfd, pathArg(ctx, path, fl), (fl & AT_SYMLINK_NOFOLLOW) === 0);
-  if (at === undefined && mt === undefined) return 0;
   if (inode.sb.readOnly) return -Errno.EROFS;
   inode.setTimes(at, mt);
   return 0;
@@ -568,9 +578,18 @@ function getdents64(ctx: SyscallContext, [fd, dirp, count]: readonly bigint[]): 
     pos++;
   }
   if (used === 0 && pos < entries.length) return EINVAL; // the next entry does not fit
-  if (used > 0 && copyToUser(ctx.proc.mm, dirp, out.subarray(0, used)) > 0) return EFAULT;
-  f.pos = pos;
-  return used;
+  // Entries go out one at a time (filldir64): a fault keeps the ones before it, the position after them.
+  let stored = 0;
+  let n = f.pos;
+  while (stored < used) {
+    const reclen = view.getUint16(stored + 16, true);
+    if (copyToUser(ctx.proc.mm, dirp + BigInt(stored), out.subarray(stored, stored + reclen)) > 0) break;
+    stored += reclen;
+    n++;
+  }
+  if (stored === 0 && used > 0) return EFAULT;
+  f.pos = n;
+  return stored;
 }
 
 function getcwd(ctx: SyscallContext, [buf, size]: readonly bigint[]): number {

@@ -9,7 +9,6 @@ import { Errno, isLinuxError } from '../../errno/index.js';
 import type { PageSource } from '../../mm/index.js';
 import { MappingFlags } from '../../paging/index.js';
 import { DEV_ZERO, DeviceFile } from '../fs/devices.js';
-import { O_APPEND } from '../fs/file.js';
 import { RegularInode } from '../fs/inode.js';
 import { fileOf } from './fsutil.js';
 import type { SyscallContext, SyscallEntry } from './table.js';
@@ -49,6 +48,13 @@ function brk(ctx: SyscallContext, [addr]: readonly bigint[]): number {
   return p.mm.withAddrSpace((as) => {
     try {
       if (newEnd > oldEnd) {
+        // Linux keeps a guard page between the heap and the next mapping (vm_start_gap).
+        const room = as.findFreeArea(
+          oldEnd,
+          newEnd - oldEnd + PAGE_SIZE_4K,
+          AddrRange.new(va(oldEnd), va(as.end)),
+        );
+        if (room !== oldEnd) return p.brk;
         if (oldEnd === pageUp(p.brkStart))
           as.mapAlloc(oldEnd, newEnd - oldEnd, protFlags(PROT_READ | PROT_WRITE), false);
         else as.grow(oldEnd, newEnd);
@@ -62,44 +68,74 @@ function brk(ctx: SyscallContext, [addr]: readonly bigint[]): number {
   });
 }
 
+/** Flags a MAP_SHARED_VALIDATE mapping may carry (Linux's LEGACY_MAP_MASK and MAP_FIXED_NOREPLACE). */
+const MAP_VALID_FLAGS =
+  0x01 |
+  0x02 |
+  0x10 |
+  0x20 |
+  0x100 |
+  0x800 |
+  0x1000 |
+  0x2000 |
+  0x4000 |
+  0x8000 |
+  0x10000 |
+  0x20000 |
+  0x40000 |
+  0x4000000 |
+  MAP_FIXED_NOREPLACE;
+const MAP_TYPE = 0x0f;
+const MAP_SHARED_VALIDATE = 0x03;
+
+/**
+ * mmap in Linux's order of checks: the offset's alignment (EINVAL), the
+ * descriptor (EBADF), the length (EINVAL for 0, ENOMEM past user space),
+ * the address (ENOMEM out of range, EINVAL misaligned, EEXIST for
+ * MAP_FIXED_NOREPLACE over a mapping), then the mapping type and the
+ * file's modes (EINVAL, EOPNOTSUPP, EACCES, ENODEV).
+ */
 function mmap(
   ctx: SyscallContext,
   [addr, length, prot, flags, fd, offset]: readonly bigint[],
 ): bigint | number {
-  const len = size(length);
   const f = int(flags);
   const pr = int(prot);
-  const start = size(addr);
+  const off = BigInt.asUintN(64, offset);
+  if ((off & 0xfffn) !== 0n) return EINVAL;
+  const file = (f & MAP_ANONYMOUS) === 0 ? fileOf(ctx, fd) : undefined;
   if (length === 0n) return EINVAL;
-  // A length no page-aligned size can hold (Linux: PAGE_ALIGN overflows) is ENOMEM.
-  if (len < 0 || len > 2 ** 38) return ENOMEM;
-  // MAP_SHARED, MAP_PRIVATE or MAP_SHARED_VALIDATE (both bits).
-  if ((f & (MAP_SHARED | MAP_PRIVATE)) === 0) return EINVAL;
-  if (size(offset) < 0 || size(offset) % PAGE_SIZE_4K !== 0) return EINVAL;
-  let object: { pages: PageSource; path: string; ino: number; file: RegularInode | undefined } | undefined;
-  if ((f & MAP_ANONYMOUS) === 0) {
-    const file = fileOf(ctx, fd);
-    if (file instanceof DeviceFile && file.inode.rdev === DEV_ZERO) {
-      // /dev/zero maps as anonymous memory (Linux's mmap_zero).
-    } else {
-      if (!(file.inode instanceof RegularInode)) return -Errno.ENODEV;
-      if (!file.readable) return -Errno.EACCES;
-      const shared = (f & MAP_SHARED) !== 0;
-      if (shared && (pr & PROT_WRITE) !== 0 && (!file.writable || (file.flags & O_APPEND) !== 0))
-        return -Errno.EACCES;
-      const inode = file.inode;
-      object = { pages: inode.pages(), path: file.path, ino: inode.ino, file: shared ? inode : undefined };
-    }
-  }
-  const bytes = pageUp(len);
-  if (!Number.isSafeInteger(bytes) || bytes > 2 ** 38) return ENOMEM;
+  const rawLen = BigInt.asUintN(64, length);
+  if (rawLen > 2n ** 38n) return ENOMEM;
+  const bytes = pageUp(Number(rawLen));
+  if (off + BigInt(bytes) > 2n ** 63n) return -Errno.EOVERFLOW;
   const fixed = (f & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
-  if (fixed && (start < 0 || start % PAGE_SIZE_4K !== 0)) return EINVAL;
+  const rawAddr = BigInt.asUintN(64, addr);
+  if (fixed) {
+    if (rawAddr > 2n ** 38n - BigInt(bytes)) return ENOMEM;
+    if ((rawAddr & 0xfffn) !== 0n) return EINVAL;
+  }
+  const start = Number(fixed ? rawAddr : 0n);
+  let object: { pages: PageSource; path: string; ino: number; file: RegularInode | undefined } | undefined;
+  const type = f & MAP_TYPE;
+  if (file === undefined || (file instanceof DeviceFile && file.inode.rdev === DEV_ZERO)) {
+    // Anonymous memory (and /dev/zero, Linux's mmap_zero): shared or private, nothing else.
+    if (type !== MAP_SHARED && type !== MAP_PRIVATE) return EINVAL;
+  } else {
+    if (type !== MAP_SHARED && type !== MAP_SHARED_VALIDATE && type !== MAP_PRIVATE) return EINVAL;
+    const shared = type !== MAP_PRIVATE;
+    if (type === MAP_SHARED_VALIDATE && (f & ~MAP_VALID_FLAGS) !== 0) return -Errno.EOPNOTSUPP;
+    if (shared && (pr & PROT_WRITE) !== 0 && !file.writable) return -Errno.EACCES;
+    if (!file.readable) return -Errno.EACCES;
+    if (!(file.inode instanceof RegularInode)) return -Errno.ENODEV;
+    const inode = file.inode;
+    object = { pages: inode.pages(), path: file.path, ino: inode.ino, file: shared ? inode : undefined };
+  }
   return ctx.proc.mm.withAddrSpace((as) => {
     let at: number;
     if (as.areaCount >= MAX_MAP_COUNT) return ENOMEM; // Linux's vm.max_map_count
     if (fixed) {
-      if (start < as.base || start + bytes > as.end) return ENOMEM;
+      if (start < as.base) return -Errno.EPERM; // below mmap_min_addr
       if (
         f & MAP_FIXED_NOREPLACE &&
         [...as.iterAreas()].some((a) => a.start < start + bytes && start < a.end)
@@ -116,8 +152,8 @@ function mmap(
       const replace = (f & MAP_FIXED) !== 0;
       if (object === undefined) as.mapAlloc(at, bytes, protFlags(pr), false, replace);
       else {
-        const off = size(offset);
-        if ((f & MAP_SHARED) !== 0) {
+        const off = Number(BigInt.asUintN(64, offset));
+        if ((f & MAP_TYPE) !== MAP_PRIVATE) {
           as.mapShared(at, bytes, protFlags(pr), object.pages, off, replace);
           if (object.file !== undefined && (pr & PROT_WRITE) !== 0) ctx.proc.sharedWritable.add(object.file);
         } else as.mapFile(at, bytes, protFlags(pr), object.pages, off, replace);
@@ -145,15 +181,33 @@ function munmap(ctx: SyscallContext, [addr, length]: readonly bigint[]): number 
   });
 }
 
+/**
+ * A range argument of mprotect, madvise, msync: the start must be aligned;
+ * answers [start, end) page-aligned, or why not: 'empty', 'wraps' when the
+ * end passes 2^64, 'outside' past user space.
+ */
+function rangeArg(
+  addr: bigint,
+  length: bigint,
+): [number, number] | 'misaligned' | 'empty' | 'wraps' | 'outside' {
+  const a = BigInt.asUintN(64, addr);
+  if ((a & 0xfffn) !== 0n) return 'misaligned';
+  const len = (BigInt.asUintN(64, length) + 0xfffn) & ~0xfffn;
+  if (length === 0n) return 'empty';
+  if (len === 0n || a + len > 2n ** 64n - 1n) return 'wraps';
+  if (a + len > 2n ** 38n) return 'outside';
+  return [Number(a), Number(a + len)];
+}
+
 function mprotect(ctx: SyscallContext, [addr, length, prot]: readonly bigint[]): number {
-  const start = size(addr);
-  const len = size(length);
   const pr = int(prot);
-  if (start < 0 || start % PAGE_SIZE_4K !== 0 || len < 0) return EINVAL;
+  const r = rangeArg(addr, length);
+  if (r === 'misaligned') return EINVAL;
   if ((pr & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) !== 0) return EINVAL;
-  if (len === 0) return 0;
+  if (r === 'empty') return 0;
+  if (r === 'wraps' || r === 'outside') return ENOMEM;
+  const [start, end] = r;
   return ctx.proc.mm.withAddrSpace((as) => {
-    const end = pageUp(start + len);
     if (start < as.base || end > as.end) return ENOMEM;
     // Linux: ENOMEM when any page of the range is unmapped (nothing changes then).
     if (!as.canAccessRange(start, end - start, 0)) return ENOMEM;
@@ -168,17 +222,18 @@ const MREMAP_DONTUNMAP = 4;
 
 /** mremap: shrink in place, grow in place when the pages after are free, else move (MREMAP_MAYMOVE). */
 function mremap(ctx: SyscallContext, [oldAddr, oldLen, newLen, flags, newAddr]: readonly bigint[]): number {
-  const old = size(oldAddr);
   const fl = int(flags);
+  const old = size(oldAddr);
   if ((fl & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0) return EINVAL;
   if ((fl & MREMAP_FIXED) !== 0 && (fl & MREMAP_MAYMOVE) === 0) return EINVAL;
   if ((fl & MREMAP_DONTUNMAP) !== 0) return EINVAL; // not supported here (Linux: only for private anonymous)
-  if (old < 0 || old % PAGE_SIZE_4K !== 0) return EINVAL;
+  if ((BigInt.asUintN(64, oldAddr) & 0xfffn) !== 0n) return EINVAL;
   const oldBytes = pageUp(Math.max(0, size(oldLen)));
   const n = size(newLen);
   if (n <= 0) return EINVAL;
   const newBytes = pageUp(n);
   if (oldBytes === 0 || size(oldLen) < 0) return EINVAL; // duplicating a shared mapping (old_len 0) is not supported
+  if (old < 0) return -Errno.EFAULT; // no area holds an address past user space
   return ctx.proc.mm.withAddrSpace((as) => {
     const area = as.findArea(old);
     if (area === undefined || area.end < old + Math.min(oldBytes, newBytes)) return -Errno.EFAULT;
@@ -236,15 +291,15 @@ const MADV_HINTS = new Set([
 ]);
 
 function madvise(ctx: SyscallContext, [addr, length, advice]: readonly bigint[]): number {
-  const start = size(addr);
-  const len = size(length);
   const adv = int(advice);
-  if (start < 0 || start % PAGE_SIZE_4K !== 0 || len < 0) return EINVAL;
   if (adv !== MADV_DONTNEED && adv !== MADV_FREE && adv !== MADV_REMOVE && !MADV_HINTS.has(adv))
     return EINVAL;
-  if (len === 0) return 0;
+  const r = rangeArg(addr, length);
+  if (r === 'misaligned' || r === 'wraps') return EINVAL;
+  if (r === 'empty') return 0;
+  if (r === 'outside') return ENOMEM;
+  const [start, end] = r;
   return ctx.proc.mm.withAddrSpace((as) => {
-    const end = pageUp(start + len);
     if (start < as.base || end > as.end) return ENOMEM;
     if (!as.canAccessRange(start, end - start, 0)) return ENOMEM;
     if (adv === MADV_DONTNEED || adv === MADV_FREE) as.discard(start, end - start);
@@ -259,15 +314,15 @@ const MS_SYNC = 4;
 
 /** msync: shared file mappings write their pages back (memory files hold them already). */
 function msync(ctx: SyscallContext, [addr, length, flags]: readonly bigint[]): number {
-  const start = size(addr);
-  const len = size(length);
   const fl = int(flags);
-  if (start < 0 || start % PAGE_SIZE_4K !== 0 || len < 0) return EINVAL;
   if ((fl & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC)) !== 0) return EINVAL;
+  const r = rangeArg(addr, length);
+  if (r === 'misaligned') return EINVAL;
   if ((fl & MS_ASYNC) !== 0 && (fl & MS_SYNC) !== 0) return EINVAL;
-  if (len === 0) return 0;
+  if (r === 'empty') return 0;
+  if (r === 'wraps' || r === 'outside') return ENOMEM;
+  const [start, end] = r;
   return ctx.proc.mm.withAddrSpace((as) => {
-    const end = pageUp(start + len);
     if (start < as.base || end > as.end || !as.canAccessRange(start, end - start, 0)) return ENOMEM;
     for (const f of ctx.proc.sharedWritable) f.sync();
     return 0;

@@ -4,7 +4,7 @@
  * getrandom, and rt_sigaction / rt_sigprocmask (state only; delivery comes
  * with the processes issue).
  */
-import { copyFromUser, copyToUser } from '../../uptr/index.js';
+import { copyFromUser, copyToUser, IovIter, importUbuf } from '../../uptr/index.js';
 import type { SyscallContext, SyscallEntry } from './table.js';
 import { EFAULT, EINVAL, int, size } from './util.js';
 
@@ -24,11 +24,19 @@ function uname(ctx: SyscallContext, [buf]: readonly bigint[]): number {
 function getrandom(ctx: SyscallContext, [buf, len, flags]: readonly bigint[]): number {
   // GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE; RANDOM and INSECURE together are EINVAL.
   if ((int(flags) & ~0x7) !== 0 || (int(flags) & 0x6) === 0x6) return EINVAL;
-  const n = Math.min(size(len) < 0 ? 0x7ffff000 : size(len), 33554431);
-  const out = new Uint8Array(n);
-  ctx.kernel.host.random(out);
-  const left = copyToUser(ctx.proc.mm, buf, out);
-  return left === n && n > 0 ? EFAULT : n - left;
+  // Linux clamps to INT_MAX, then import_ubuf's access_ok (a kernel address is EFAULT even for 0 bytes).
+  const n = Math.min(size(len) < 0 ? 0x7fffffff : size(len), 0x7fffffff);
+  const iter = new IovIter(ctx.proc.mm, importUbuf(ctx.proc.mm, buf, n));
+  const chunk = new Uint8Array(Math.min(iter.count, 1 << 16));
+  let done = 0;
+  while (iter.count > 0 && done < 1 << 25) {
+    const part = chunk.subarray(0, Math.min(chunk.length, iter.count));
+    ctx.kernel.host.random(part);
+    const moved = iter.copyOut(part);
+    done += moved;
+    if (moved < part.length) break;
+  }
+  return done === 0 && iter.faulted ? EFAULT : done;
 }
 
 const id = (f: (ctx: SyscallContext) => number) => (ctx: SyscallContext) => f(ctx);
@@ -41,14 +49,16 @@ const SIGACTION_SIZE = 24;
 /** rt_sigaction: the action kept per signal (delivery comes with the processes issue). */
 function rtSigaction(ctx: SyscallContext, [signum, act, oldact, sigsetsize]: readonly bigint[]): number {
   const sig = int(signum);
-  if (sigsetsize !== 8n || sig < 1 || sig > 64) return EINVAL;
-  if (act !== 0n && (sig === SIGKILL || sig === SIGSTOP)) return EINVAL;
-  const old = ctx.proc.sigactions.get(sig) ?? new Uint8Array(SIGACTION_SIZE);
+  // Linux's order: the set size, then the new action is copied in (EFAULT), then the signal is checked.
+  if (sigsetsize !== 8n) return EINVAL;
   let next: Uint8Array | undefined;
   if (act !== 0n) {
     next = new Uint8Array(SIGACTION_SIZE);
     if (copyFromUser(ctx.proc.mm, next, act) > 0) return EFAULT;
   }
+  if (sig < 1 || sig > 64) return EINVAL;
+  if (act !== 0n && (sig === SIGKILL || sig === SIGSTOP)) return EINVAL;
+  const old = ctx.proc.sigactions.get(sig) ?? new Uint8Array(SIGACTION_SIZE);
   if (oldact !== 0n && copyToUser(ctx.proc.mm, oldact, old) > 0) return EFAULT;
   if (next !== undefined) ctx.proc.sigactions.set(sig, next);
   return 0;
@@ -70,12 +80,13 @@ function rtSigprocmask(ctx: SyscallContext, [how, set, oldset, sigsetsize]: read
     else return EINVAL;
     mask &= ~((1n << BigInt(SIGKILL - 1)) | (1n << BigInt(SIGSTOP - 1)));
   }
+  // The new mask holds even when the old one cannot be written back (Linux sets it first).
+  ctx.proc.sigmask = mask;
   if (oldset !== 0n) {
     const b = new Uint8Array(8);
     new DataView(b.buffer).setBigUint64(0, old, true);
     if (copyToUser(ctx.proc.mm, oldset, b) > 0) return EFAULT;
   }
-  ctx.proc.sigmask = mask;
   return 0;
 }
 

@@ -5,7 +5,7 @@
  * Bytes move through an iterator straight between user pages and the
  * file's pages; a fault part way answers the bytes moved before it.
  */
-import { Errno } from '../../errno/index.js';
+import { Errno, LinuxError } from '../../errno/index.js';
 import { IovIter, importIovec, importUbuf, readVal, i64 as s64, writeVal } from '../../uptr/index.js';
 import {
   BLOCKED,
@@ -33,12 +33,14 @@ function readFrom(ctx: SyscallContext, f: OpenFile, iter: IoIter, pos?: number):
   if (!f.readable) return -Errno.EBADF;
   if (f instanceof DirFile) return -Errno.EISDIR;
   const n = f.read(iter, pos);
-  return n === BLOCKED ? ctx.kernel.block(ctx.proc, `read from fd on ${f.path}`) : n;
+  if (n === 0 && iter.faulted) return -Errno.EFAULT;
+  return n === BLOCKED ? ctx.kernel.block(ctx.proc, `read from ${f.path}`) : n;
 }
 
 function writeTo(ctx: SyscallContext, f: OpenFile, iter: IoIter, pos?: number): number {
   if (!f.writable) return -Errno.EBADF;
   const n = f.write(iter, pos);
+  if (n === 0 && iter.faulted) return -Errno.EFAULT;
   if (n === -Errno.EPIPE) ctx.kernel.signal(ctx.proc, SIGPIPE);
   return n === BLOCKED ? ctx.kernel.block(ctx.proc, `write to ${f.path}`) : n;
 }
@@ -46,13 +48,23 @@ function writeTo(ctx: SyscallContext, f: OpenFile, iter: IoIter, pos?: number): 
 function read(ctx: SyscallContext, [fd, buf, count]: readonly bigint[]): number {
   const f = fileOf(ctx, fd);
   if (!f.readable) return -Errno.EBADF;
-  return readFrom(ctx, f, new IovIter(ctx.proc.mm, importUbuf(ctx.proc.mm, buf, clampCount(count))));
+  if (f instanceof DirFile) return -Errno.EISDIR;
+  return readFrom(ctx, f, userBuf(ctx, buf, count));
 }
 
 function write(ctx: SyscallContext, [fd, buf, count]: readonly bigint[]): number {
   const f = fileOf(ctx, fd);
   if (!f.writable) return -Errno.EBADF;
-  return writeTo(ctx, f, new IovIter(ctx.proc.mm, importUbuf(ctx.proc.mm, buf, clampCount(count))));
+  return writeTo(ctx, f, userBuf(ctx, buf, count));
+}
+
+/** vfs_read/vfs_write's access_ok on the count as given (SIZE_MAX is EFAULT), then the clamp to MAX_RW_COUNT. */
+function userBuf(ctx: SyscallContext, buf: bigint, count: bigint): IovIter {
+  const end = BigInt(ctx.proc.aspace.end);
+  const c = BigInt.asUintN(64, count);
+  if (c !== 0n && (buf < 0n || buf > end || c > end - buf))
+    throw new LinuxError(Errno.EFAULT, 'buffer past user space');
+  return new IovIter(ctx.proc.mm, importUbuf(ctx.proc.mm, buf, clampCount(count)));
 }
 
 /** A size_t count: anything past MAX_RW_COUNT (including "negative" ones) is clamped, as rw_verify_area does. */
@@ -88,7 +100,7 @@ function pread64(ctx: SyscallContext, [fd, buf, count, off]: readonly bigint[]):
   const f = fileOf(ctx, fd);
   if (!f.seekable) return -Errno.ESPIPE;
   if (!f.readable) return -Errno.EBADF;
-  return readFrom(ctx, f, new IovIter(ctx.proc.mm, importUbuf(ctx.proc.mm, buf, clampCount(count))), pos);
+  return readFrom(ctx, f, userBuf(ctx, buf, count), pos);
 }
 
 function pwrite64(ctx: SyscallContext, [fd, buf, count, off]: readonly bigint[]): number {
@@ -97,7 +109,7 @@ function pwrite64(ctx: SyscallContext, [fd, buf, count, off]: readonly bigint[])
   const f = fileOf(ctx, fd);
   if (!f.seekable) return -Errno.ESPIPE;
   if (!f.writable) return -Errno.EBADF;
-  return writeTo(ctx, f, new IovIter(ctx.proc.mm, importUbuf(ctx.proc.mm, buf, clampCount(count))), pos);
+  return writeTo(ctx, f, userBuf(ctx, buf, count), pos);
 }
 
 function lseek(ctx: SyscallContext, [fd, offset, whence]: readonly bigint[]): number {
@@ -107,10 +119,9 @@ function lseek(ctx: SyscallContext, [fd, offset, whence]: readonly bigint[]): nu
   if (!f.seekable) return -Errno.ESPIPE;
   const off = Number(BigInt.asIntN(64, offset));
   if (!(f instanceof RegularFile) && !(f instanceof DirFile) && !(f.inode instanceof RegularInode)) {
-    // Devices like /dev/null: lseek succeeds and the position stays 0 (null_lseek / memory_lseek).
-    if (w === SEEK_SET) f.pos = Math.max(0, off);
-    else if (w !== SEEK_CUR) return w === SEEK_END ? 0 : EINVAL;
-    return f.pos;
+    // The memory devices: lseek succeeds and the position stays 0 (Linux's null_lseek).
+    f.pos = 0;
+    return 0;
   }
   const size = f instanceof DirFile ? 0 : f.inode.size;
   let next: number;

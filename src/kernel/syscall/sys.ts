@@ -156,13 +156,14 @@ const RLIMIT = struct('rlimit64', [
 
 /** prlimit64, getrlimit and setrlimit: the limits are the process's own and hold (RLIMIT_NOFILE at least). */
 function prlimit64(ctx: SyscallContext, [pid, resource, newLimit, oldLimit]: readonly bigint[]): number {
-  if (!isSelf(ctx, pid)) return ESRCH;
+  // Linux's order: the new limit is copied in (EFAULT), then the resource and the process are checked.
+  let next: { rlim_cur: bigint; rlim_max: bigint } | undefined;
+  if (newLimit !== 0n) next = readVal(ctx.proc.mm, newLimit, RLIMIT);
   const r = Number(BigInt.asUintN(32, resource));
   if (r >= RLIM_NLIMITS) return EINVAL;
+  if (!isSelf(ctx, pid)) return ESRCH;
   const limits = ctx.proc.rlimits;
-  let next: { rlim_cur: bigint; rlim_max: bigint } | undefined;
-  if (newLimit !== 0n) {
-    next = readVal(ctx.proc.mm, newLimit, RLIMIT);
+  if (next !== undefined) {
     if (next.rlim_cur > next.rlim_max) return EINVAL;
     if (r === RLIMIT_NOFILE && next.rlim_max > BigInt(NR_OPEN)) return -Errno.EPERM;
     if (next.rlim_max > limits[r][1] && ctx.proc.creds.uid !== 0) return -Errno.EPERM;
@@ -242,7 +243,8 @@ function futex(ctx: SyscallContext, [uaddr, opArg, val, timeout, uaddr2, val3]: 
   const wakeKey = (addr: bigint): number => {
     if ((addr & 3n) !== 0n) return EINVAL;
     if (isPrivate) return BigInt.asUintN(64, addr) >= TASK_SIZE ? EFAULT : 0;
-    atomicLoadU32(mm, addr);
+    // A shared key on private memory needs the page writable (get_futex_key refuses a read-only anonymous page).
+    atomicFetchOpU32(mm, addr, 'add', 0);
     return 0;
   };
   switch (op) {

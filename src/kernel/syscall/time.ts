@@ -69,9 +69,14 @@ const TIMER_ABSTIME = 1;
 function clockNanosleep(ctx: SyscallContext, [clock, flags, req]: readonly bigint[]): number {
   const c = int(clock);
   // Linux sleeps on REALTIME, MONOTONIC, BOOTTIME, TAI and the process CPU clock; the coarse and raw
-  // clocks have no sleep (EOPNOTSUPP), the thread CPU clock refuses (EINVAL).
-  if (clockNs(ctx, c) === undefined || c === CLOCK_THREAD_CPUTIME_ID) return EINVAL;
-  if (c === CLOCK_MONOTONIC_RAW || c === CLOCK_REALTIME_COARSE || c === CLOCK_MONOTONIC_COARSE)
+  // clocks and the thread CPU clock have no sleep (EOPNOTSUPP).
+  if (clockNs(ctx, c) === undefined) return EINVAL;
+  if (
+    c === CLOCK_THREAD_CPUTIME_ID ||
+    c === CLOCK_MONOTONIC_RAW ||
+    c === CLOCK_REALTIME_COARSE ||
+    c === CLOCK_MONOTONIC_COARSE
+  )
     return -Errno.EOPNOTSUPP;
   const want = readTimespec(ctx, req);
   if (typeof want === 'number') return want;
