@@ -2,24 +2,130 @@
 /**
  * The `axptr` command (qemu-user's habits):
  *
- *   axptr run [--strace] [--stats] [--max-insns N] [--no-jit] program [args…]
- *   axptr                   runs the bundled demo program
+ *   axptr run [options] program [args…]   (axptr --help lists the options)
+ *   axptr                                   runs the bundled demo program
  *
  * It loads a static RISC-V 64 Linux ELF into a fresh process on a fresh
  * machine, with the host's standard streams and environment, and exits with
  * the program's status.
  */
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LinuxError } from '../errno/index.js';
-import { Kernel, type KernelOptions } from '../kernel/index.js';
+import { DeterministicHost, type HostMount, Kernel, type KernelOptions } from '../kernel/index.js';
 import { Machine } from '../paging/index.js';
+import { NodeHostFs } from './node-fs.js';
 import { NodeHost } from './node-host.js';
 
-const USAGE = `usage: axptr run [--strace] [--stats] [--max-insns N] [--no-jit] [--mem MiB] program [args...]
-       axptr            (runs the bundled demo)
+const USAGE = `usage: axptr run [options] program [args...]
+       axptr              run the bundled demo
+       axptr --help | --version
+
+Runs a static RISC-V 64 Linux program on axptr's machine and kernel, with the
+host's standard streams, arguments and environment; exits with its status.
+
+options (qemu-user's where it has them):
+  --strace             print each system call as strace does
+  -s N                 show at most N bytes of strings and buffers in --strace (32)
+  --stats              print instructions, MIPS, TLB, faults and system calls at exit
+  -E VAR=VALUE         set VAR in the program's environment
+  -U VAR               remove VAR from the program's environment
+  -0 ARGV0             run the program with argv[0] ARGV0
+  --mount HOST:GUEST[:ro]  show host directory HOST at GUEST (repeatable)
+  --sandbox            mount nothing (by default the current directory is mounted at its own path)
+  --mem MiB            physical memory of the machine (256)
+  --max-insns N        stop after N instructions (exit status 124)
+  --no-jit             interpret only (no compiled blocks)
+  --deterministic      time from the instruction count, seeded entropy: two runs print the same bytes
 `;
+
+/** What `axptr run` was asked to do. */
+interface RunRequest {
+  options: KernelOptions;
+  memMiB: number;
+  stats: boolean;
+  deterministic: boolean;
+  program: string;
+  args: string[];
+  argv0: string | undefined;
+  env: Map<string, string>;
+  mounts: HostMount[];
+  sandbox: boolean;
+}
+
+class UsageError extends Error {}
+
+function parseRun(argv: string[]): RunRequest {
+  const req: RunRequest = {
+    options: {},
+    memMiB: 256,
+    stats: false,
+    deterministic: false,
+    program: '',
+    args: [],
+    argv0: undefined,
+    env: new Map(Object.entries(process.env).map(([k, v]) => [k, v ?? ''])),
+    mounts: [],
+    sandbox: false,
+  };
+  let i = 0;
+  const value = (opt: string): string => {
+    const v = argv[++i];
+    if (v === undefined) throw new UsageError(`${opt} needs a value`);
+    return v;
+  };
+  const number = (opt: string, min: number): number => {
+    const v = Number(value(opt));
+    if (!Number.isSafeInteger(v) || v < min) throw new UsageError(`${opt} needs a whole number ≥ ${min}`);
+    return v;
+  };
+  for (; i < argv.length && argv[i].startsWith('-'); i++) {
+    const a = argv[i];
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (a === '--strace' || a === '-strace') req.options.strace = true;
+    else if (a === '-s') req.options.straceStrlen = number(a, 0);
+    else if (a === '--stats') req.stats = true;
+    else if (a === '--no-jit') req.options.hart = { compile: false };
+    else if (a === '--max-insns') req.options.maxInstructions = number(a, 1);
+    else if (a === '--mem') req.memMiB = number(a, 1);
+    else if (a === '--deterministic') req.deterministic = true;
+    else if (a === '--sandbox') req.sandbox = true;
+    else if (a === '-0') req.argv0 = value(a);
+    else if (a === '-E') {
+      const kv = value(a);
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw new UsageError(`-E needs VAR=VALUE, not ${kv}`);
+      req.env.set(kv.slice(0, eq), kv.slice(eq + 1));
+    } else if (a === '-U') req.env.delete(value(a));
+    else if (a === '--mount') req.mounts.push(parseMount(value(a)));
+    else throw new UsageError(`unknown option ${a}`);
+  }
+  const program = argv[i];
+  if (program === undefined) throw new UsageError('no program to run');
+  req.program = program;
+  req.args = argv.slice(i + 1);
+  if (req.memMiB > 4096) throw new UsageError('--mem is at most 4096 MiB');
+  return req;
+}
+
+function parseMount(spec: string): HostMount {
+  const parts = spec.split(':');
+  const readOnly = parts.length === 3 && parts[2] === 'ro';
+  if (
+    parts.length < 2 ||
+    parts.length > 3 ||
+    (parts.length === 3 && !readOnly) ||
+    parts[0] === '' ||
+    parts[1] === ''
+  )
+    throw new UsageError(`--mount needs HOST:GUEST or HOST:GUEST:ro, not ${spec}`);
+  if (!parts[1].startsWith('/')) throw new UsageError(`--mount: the guest path ${parts[1]} must be absolute`);
+  return { host: resolve(parts[0]), guest: normalize(parts[1]), readOnly };
+}
 
 function main(argv: string[]): number {
   if (argv.length === 0) return demo();
@@ -27,62 +133,71 @@ function main(argv: string[]): number {
     process.stdout.write(USAGE);
     return 0;
   }
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    process.stdout.write(`axptr ${version()}\n`);
+    return 0;
+  }
   if (argv[0] !== 'run') {
-    process.stderr.write(USAGE);
+    process.stderr.write(`axptr: unknown command ${argv[0]}\n${USAGE}`);
     return 2;
   }
-  const options: KernelOptions = {};
-  let memMiB = 256;
-  let stats = false;
-  let i = 1;
-  for (; i < argv.length && argv[i].startsWith('--'); i++) {
-    const a = argv[i];
-    if (a === '--strace') options.strace = true;
-    else if (a === '--stats') stats = true;
-    else if (a === '--no-jit') options.hart = { compile: false };
-    else if (a === '--max-insns') options.maxInstructions = Number(argv[++i]);
-    else if (a === '--mem') memMiB = Number(argv[++i]);
-    else {
-      process.stderr.write(`axptr: unknown option ${a}\n${USAGE}`);
-      return 2;
-    }
-  }
-  const program = argv[i];
-  if (program === undefined) {
-    process.stderr.write(USAGE);
+  let req: RunRequest;
+  try {
+    req = parseRun(argv.slice(1));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`axptr: ${e.message}\n${USAGE}`);
     return 2;
   }
   let file: Uint8Array;
   try {
-    file = new Uint8Array(readFileSync(program));
+    file = new Uint8Array(readFileSync(req.program));
   } catch (e) {
-    process.stderr.write(`axptr: ${program}: ${(e as Error).message}\n`);
+    process.stderr.write(`axptr: ${req.program}: ${(e as Error).message}\n`);
     return 127;
   }
-  // /proc/self/exe names the program by its absolute path (the current directory is mounted at its own path).
-  return runProgram(file, resolve(program), argv.slice(i), options, memMiB, stats);
+  const cwd = process.cwd();
+  const mounts = req.sandbox ? req.mounts : [{ host: cwd, guest: cwd }, ...req.mounts];
+  return runProgram(file, req, mounts, req.sandbox && !req.mounts.some((m) => m.guest === cwd) ? '/' : cwd);
 }
 
-function runProgram(
-  file: Uint8Array,
-  exe: string,
-  args: string[],
-  options: KernelOptions,
-  memMiB: number,
-  stats: boolean,
-): number {
-  const machine = new Machine({ memSize: memMiB << 20 });
+function version(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  try {
+    return (JSON.parse(readFileSync(join(here, '..', '..', 'package.json'), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function runProgram(file: Uint8Array, req: RunRequest, mounts: HostMount[], cwd: string): number {
+  const machine = new Machine({ memSize: req.memMiB << 20 });
   machine.makeCurrent();
-  const kernel = new Kernel(machine, new NodeHost(), options);
-  const env = Object.entries(process.env).map(([k, v]) => `${k}=${v}`);
+  const nodeHost = new NodeHost(new NodeHostFs());
+  let kernel: Kernel | undefined;
+  const host = req.deterministic
+    ? new DeterministicHost(nodeHost, () => kernel?.instructionsNow ?? 0)
+    : nodeHost;
+  try {
+    kernel = new Kernel(machine, host, { ...req.options, mounts });
+  } catch (e) {
+    if (!(e instanceof LinuxError)) throw e;
+    process.stderr.write(`axptr: cannot mount: ${e.message}\n`);
+    return 2;
+  }
+  // /proc/self/exe names the program by its absolute path (the current directory is mounted at its own path).
+  const exe = resolve(req.program);
+  const argv = [req.argv0 ?? req.program, ...req.args];
   let proc: ReturnType<Kernel['spawn']>;
   try {
     proc = kernel.spawn(file, {
-      argv: args,
-      envp: env,
+      argv,
+      envp: [...req.env].map(([k, v]) => `${k}=${v}`),
       exe,
-      uid: process.getuid?.() ?? 0,
-      gid: process.getgid?.() ?? 0,
+      cwd: existsInGuest(kernel, cwd) ? cwd : '/',
+      uid: req.deterministic ? 0 : (process.getuid?.() ?? 0),
+      gid: req.deterministic ? 0 : (process.getgid?.() ?? 0),
     });
   } catch (e) {
     if (e instanceof LinuxError) {
@@ -93,23 +208,38 @@ function runProgram(
   }
   const t0 = performance.now();
   const status = kernel.run(proc);
-  if (stats) {
-    const ms = performance.now() - t0;
-    const s = kernel.stats;
-    const lines = [
-      `instructions: ${s.instructions} in ${ms.toFixed(1)} ms (${(s.instructions / ms / 1000).toFixed(1)} MIPS)`,
-      `  compiled tier: ${s.compiledInstructions}, interpreter: ${s.instructions - s.compiledInstructions}`,
-      `user page faults: ${s.userFaults.fixed} fixed, ${s.userFaults.signalled} signalled`,
-      `kernel-mode faults routed by the per-CPU flag: ${machine.trapStats.kernelUserAccessFaults}`,
-      `TLB walks (misses: hits are tested inline by the hart and not counted): ${machine.tlbStats().misses}`,
-      `system calls: ${[...s.syscalls].map(([n, c]) => `${n} ${c}`).join(', ')}`,
-      ...(s.unknownSyscalls.size > 0
-        ? [`unknown (ENOSYS): ${[...s.unknownSyscalls].map(([n, c]) => `${n} ${c}`).join(', ')}`]
-        : []),
-    ];
-    process.stderr.write(`${lines.join('\n')}\n`);
-  }
+  if (req.stats) process.stderr.write(statsReport(kernel, machine, performance.now() - t0));
   return status;
+}
+
+function existsInGuest(kernel: Kernel, path: string): boolean {
+  try {
+    kernel.vfs.lookup(
+      { root: kernel.vfs.root, cwd: kernel.vfs.root, creds: { uid: 0, gid: 0 } },
+      kernel.vfs.root,
+      path,
+      true,
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function statsReport(kernel: Kernel, machine: Machine, ms: number): string {
+  const s = kernel.stats;
+  const lines = [
+    `instructions: ${s.instructions} in ${ms.toFixed(1)} ms (${(s.instructions / ms / 1000).toFixed(1)} MIPS)`,
+    `  compiled tier: ${s.compiledInstructions}, interpreter: ${s.instructions - s.compiledInstructions}`,
+    `user page faults: ${s.userFaults.fixed} fixed, ${s.userFaults.signalled} signalled`,
+    `kernel-mode faults routed by the per-CPU flag: ${machine.trapStats.kernelUserAccessFaults}`,
+    `TLB walks (misses: hits are tested inline by the hart and not counted): ${machine.tlbStats().misses}`,
+    `system calls: ${[...s.syscalls].map(([n, c]) => `${n} ${c}`).join(', ')}`,
+    ...(s.unknownSyscalls.size > 0
+      ? [`unknown (ENOSYS): ${[...s.unknownSyscalls].map(([n, c]) => `${n} ${c}`).join(', ')}`]
+      : []),
+  ];
+  return `${lines.join('\n')}\n`;
 }
 
 /** The bundled demo: a static hello program built from fixtures/kernel/src/hello.c, with --strace and --stats. */
@@ -120,14 +250,8 @@ function demo(): number {
     'axptr demo: a static RISC-V 64 Linux program (glibc, fixtures/kernel/src/hello.c) on our machine;\n' +
       'its system calls reach user memory only through UserPtr and the copy family. --strace shows each call:\n\n',
   );
-  const status = runProgram(
-    new Uint8Array(readFileSync(path)),
-    resolve(path),
-    ['hello', 'axptr'],
-    { strace: true },
-    64,
-    true,
-  );
+  const req = parseRun(['--strace', '--stats', '--sandbox', '-0', 'hello', path, 'axptr']);
+  const status = runProgram(new Uint8Array(readFileSync(path)), req, [], '/');
   process.stderr.write(
     `\nthe program exited with status ${status} (its main returns 3), as under qemu-riscv64.\n`,
   );

@@ -2,10 +2,13 @@
 import { randomFillSync } from 'node:crypto';
 import { readSync, writeSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import type { Host } from '../kernel/index.js';
+import type { Host, HostFileSystem } from '../kernel/index.js';
 
 export class NodeHost implements Host {
   private readonly start = process.hrtime.bigint();
+
+  /** `fs` is the host's file system for mounted directories (none: a sandbox). */
+  constructor(readonly fs?: HostFileSystem) {}
 
   write(fd: 1 | 2, bytes: Uint8Array): number {
     let done = 0;

@@ -1,3 +1,46 @@
+/** A host file's attributes (an lstat: a symlink is described, never followed). */
+export interface HostStat {
+  kind: 'file' | 'dir' | 'symlink' | 'other';
+  /** The permission bits (and set-id, sticky). */
+  perm: number;
+  size: number;
+  ino: number;
+  nlink: number;
+  uid: number;
+  gid: number;
+  atimeNs: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+/**
+ * The host's files, for the directories the user mounts. Paths are the
+ * host's, absolute, and built by the kernel from a mount's root and single
+ * names it checked (never "..", never a symlink's target): the kernel walks
+ * every path itself. Failures throw LinuxError with the host's errno. No
+ * call follows a symlink in the last component.
+ */
+export interface HostFileSystem {
+  lstat(path: string): HostStat;
+  readdir(path: string): string[];
+  readlink(path: string): string;
+  /** Opens an existing file (or makes it, exclusively, with `createPerm`); answers a handle. */
+  open(path: string, write: boolean, createPerm?: number): number;
+  read(handle: number, dst: Uint8Array, pos: number): number;
+  write(handle: number, src: Uint8Array, pos: number): number;
+  ftruncate(handle: number, size: number): void;
+  fsync(handle: number): void;
+  close(handle: number): void;
+  mkdir(path: string, perm: number): void;
+  rmdir(path: string): void;
+  unlink(path: string): void;
+  rename(from: string, to: string): void;
+  link(existing: string, path: string): void;
+  symlink(target: string, path: string): void;
+  chmod(path: string, perm: number): void;
+  utimes(path: string, atimeNs: bigint, mtimeNs: bigint): void;
+}
+
 /**
  * The kernel's only way to the outside world (the host interface): the
  * standard streams, the clocks and entropy. `src/cli` implements it for
@@ -21,6 +64,8 @@ export interface Host {
   sleepNs(ns: bigint): void;
   /** The terminal's size, when the standard streams are one. */
   windowSize?(): { rows: number; cols: number };
+  /** The host's files, when directories are mounted (none in a sandbox). */
+  readonly fs?: HostFileSystem;
 }
 
 /** A host for tests and deterministic runs: output collected, no input, a clock from zero, seeded entropy. */
@@ -76,5 +121,54 @@ export class MemoryHost implements Host {
   /** What the program wrote to fd 1, as text. */
   get stdoutText(): string {
     return new TextDecoder().decode(Uint8Array.from(this.stdout));
+  }
+}
+
+/**
+ * `--deterministic`: another host's streams and files, with time taken
+ * from the instruction count (1 ns per instruction, from a fixed epoch;
+ * sleeps move it on) and entropy from a seed, so two runs of a program
+ * print the same bytes.
+ */
+export class DeterministicHost implements Host {
+  private readonly seeded: MemoryHost;
+  private slept = 0n;
+  readonly fs?: HostFileSystem;
+
+  constructor(
+    private readonly inner: Host,
+    /** The instructions retired so far (the kernel's count). */
+    private readonly instructions: () => number,
+  ) {
+    this.seeded = new MemoryHost();
+    this.fs = inner.fs;
+  }
+
+  write(fd: 1 | 2, bytes: Uint8Array): number {
+    return this.inner.write(fd, bytes);
+  }
+
+  readStdin(max: number): Uint8Array {
+    return this.inner.readStdin(max);
+  }
+
+  isatty(fd: number): boolean {
+    return this.inner.isatty(fd);
+  }
+
+  monotonicNs(): bigint {
+    return BigInt(this.instructions()) + this.slept;
+  }
+
+  realtimeNs(): bigint {
+    return 1_700_000_000_000_000_000n + this.monotonicNs();
+  }
+
+  random(out: Uint8Array): void {
+    this.seeded.random(out);
+  }
+
+  sleepNs(ns: bigint): void {
+    this.slept += ns;
   }
 }

@@ -17,9 +17,10 @@ import { copyFromUser, strncpyFromUser } from '../uptr/index.js';
 import { loadElf } from './exec/load.js';
 import { type CharDriver, ConsoleFile, type ConsoleInode } from './fs/devices.js';
 import { O_RDONLY, O_RDWR, O_WRONLY } from './fs/file.js';
+import { HostSuperBlock } from './fs/hostfs.js';
 import { DirInode } from './fs/inode.js';
 import type { MemSuperBlock } from './fs/memfs.js';
-import { buildNamespace } from './fs/namespace.js';
+import { buildNamespace, makeMountPoint } from './fs/namespace.js';
 import { FilePages } from './fs/pagecache.js';
 import type { Vfs } from './fs/vfs.js';
 import type { Host } from './host.js';
@@ -38,9 +39,21 @@ export const SIGNALS: Record<number, [string, string]> = {
 export interface KernelOptions {
   /** Print each system call to the host's stderr, strace-style. */
   strace?: boolean;
+  /** How much of a string or buffer --strace shows (strace's -s; 32 by default). */
+  straceStrlen?: number;
   /** Stop the run after this many instructions (a clear message, status 124 as timeout gives). */
   maxInstructions?: number;
   hart?: HartOptions;
+  /** Host directories to mount (through the host's `fs`), in order: HOST:GUEST[:ro]. */
+  mounts?: readonly HostMount[];
+}
+
+export interface HostMount {
+  /** The host directory (absolute). */
+  host: string;
+  /** Where the guest sees it (absolute). */
+  guest: string;
+  readOnly?: boolean;
 }
 
 export interface SpawnOptions {
@@ -104,7 +117,25 @@ export class Kernel {
     this.drivers = ns.drivers;
     this.console = ns.console;
     this.pipefs = ns.pipefs;
+    for (const [i, m] of (options.mounts ?? []).entries()) {
+      const fs = host.fs;
+      if (fs === undefined) throw new Error('mounting host directories needs a host with a file system');
+      const sb = new HostSuperBlock(
+        0x20 + i,
+        fs,
+        m.host,
+        m.readOnly === true,
+        () => host.realtimeNs(),
+        machine.frames,
+        machine.mem,
+      );
+      this.vfs.mount(makeMountPoint(this.vfs, m.guest), sb.root, m.guest, m.host);
+      this.hostMounts.push(sb);
+    }
   }
+
+  /** The mounted host directories' file systems. */
+  readonly hostMounts: HostSuperBlock[] = [];
 
   /** Loads `file` into a fresh process (ENOEXEC, EINVAL, E2BIG, ENOMEM as Linux's exec). */
   spawn(file: Uint8Array, opts: SpawnOptions): Process {
@@ -223,11 +254,19 @@ export class Kernel {
       this.stats.compiledInstructions += hart.compiledInstret;
       this.exitFiles(proc);
       proc.aspace.destroy();
+      for (const sb of this.hostMounts) sb.release();
       for (const f of proc.onExit) f();
       this.processes.delete(proc.pid);
       if (this.current === proc) this.current = undefined;
     }
     return proc.exitStatus ?? 0;
+  }
+
+  /** Instructions retired by every process so far, the running one's included. */
+  get instructionsNow(): number {
+    let n = this.stats.instructions;
+    for (const p of this.processes.values()) n += p.hart.instret;
+    return n;
   }
 
   /** The CPU time `proc` used (one task that runs whenever it does not sleep: its age). */
@@ -314,7 +353,7 @@ export class Kernel {
     const name = entry?.name ?? `syscall_${nr}`;
     const shown = (entry?.args ?? args.map(() => 'hex' as const)).map((kind, i) => {
       try {
-        return showArg(proc, kind, args[i], args[i + 1]);
+        return showArg(proc, kind, args[i], args[i + 1], this.options.straceStrlen ?? 32);
       } catch {
         return `0x${BigInt.asUintN(64, args[i]).toString(16)}`; // unreadable: the address, as strace shows it
       }
@@ -348,10 +387,8 @@ function quote(bytes: Uint8Array, cut: boolean): string {
   return `${out}"${cut ? '...' : ''}`;
 }
 
-const STRACE_STRLEN = 32;
-
 /** One argument as strace shows it: strings and buffers read (through the copy family), flags by name. */
-function showArg(proc: Proc, kind: ArgKind, v: bigint, next: bigint | undefined): string {
+function showArg(proc: Proc, kind: ArgKind, v: bigint, next: bigint | undefined, strlen: number): string {
   const hex = `0x${BigInt.asUintN(64, v).toString(16)}`;
   switch (kind) {
     case 'int':
@@ -366,17 +403,17 @@ function showArg(proc: Proc, kind: ArgKind, v: bigint, next: bigint | undefined)
       return v === 0n ? 'NULL' : hex;
     case 'str': {
       if (v === 0n) return 'NULL';
-      const buf = new Uint8Array(STRACE_STRLEN + 1);
+      const buf = new Uint8Array(strlen + 1);
       const n = strncpyFromUser(proc.mm, buf, v, buf.length);
       if (n < 0) return hex;
-      return quote(buf.subarray(0, Math.min(n, STRACE_STRLEN)), n > STRACE_STRLEN);
+      return quote(buf.subarray(0, Math.min(n, strlen)), n > strlen);
     }
     case 'buf': {
       // A buffer whose length is the next argument (write's).
       const len = next === undefined ? 0 : Number(BigInt.asUintN(32, next));
-      const buf = new Uint8Array(Math.min(len, STRACE_STRLEN));
+      const buf = new Uint8Array(Math.min(len, strlen));
       if (copyFromUser(proc.mm, buf, v) !== 0) return hex;
-      return quote(buf, len > STRACE_STRLEN);
+      return quote(buf, len > strlen);
     }
     case 'prot':
       return flagNames(Number(v), PROT_NAMES, 'PROT_NONE');

@@ -92,6 +92,7 @@ export function makeMountPoint(vfs: Vfs, path: string): DirInode {
     if (name === '..') fail(Errno.EINVAL, `mount point ${path} has ".."`);
     let next = dir.lookup(name);
     if (next === undefined) next = (dir as MemDir).create(name, { kind: 'dir' }, 0o755, 0, 0);
+    next = vfs.crossDown(next);
     if (!(next instanceof DirInode) || !(next.sb instanceof MemSuperBlock) || next.sb.readOnly)
       fail(Errno.ENOTDIR, `mount point ${path}: ${name} is not a directory of the kernel's own tree`);
     dir = next;

@@ -72,7 +72,7 @@ export class Vfs {
   }
 
   /** The root of what is mounted on `node`, or `node`. */
-  private crossDown(node: Inode): Inode {
+  crossDown(node: Inode): Inode {
     let n = node;
     for (
       let m = n instanceof DirInode ? this.mountAt.get(n) : undefined;
