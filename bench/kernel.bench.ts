@@ -2,7 +2,9 @@
  * The kernel at work: a static glibc hello from ELF bytes to exit, in
  * process and warm, against qemu-riscv64 running the same file as a whole
  * process (the issue's target: within 10 ms warm); and a system-call round
- * trip (a getppid loop) against qemu-riscv64 on the same file, per call.
+ * trip (a getppid loop) and a 64 KiB read loop (of /dev/zero) against
+ * qemu-riscv64 on the same file, per call; and `axptr run hello` as a whole
+ * process (node's start-up included) against qemu-riscv64's.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -24,7 +26,10 @@ function runOnce(file: Uint8Array, argv: string[]): number {
 export function kernel(): BenchGroup {
   const hello = new Uint8Array(readFileSync(join(FIX, 'bin', 'hello')));
   const getppid = new Uint8Array(readFileSync(join(FIX, 'fuzz', 'getppid')));
+  const readloop = new Uint8Array(readFileSync(join(FIX, 'fuzz', 'readloop')));
   const calls = 100_000;
+  const reads = 10_000;
+  const cli = join(process.cwd(), 'bin', 'axptr.js');
   const qemu = spawnSync('qemu-riscv64', ['--version']).status === 0;
   const cases: BenchCase[] = [];
   if (qemu) {
@@ -42,6 +47,21 @@ export function kernel(): BenchGroup {
       time: 3000,
       base: () => spawnSync('qemu-riscv64', [join(FIX, 'fuzz', 'getppid'), String(calls)]).status,
       run: () => runOnce(getppid, ['getppid', String(calls)]),
+    });
+    cases.push({
+      name: `64 KiB read loop: ${reads} reads of /dev/zero, per read`,
+      baseline: 'qemu-riscv64 on the same file',
+      batch: reads,
+      time: 3000,
+      base: () => spawnSync('qemu-riscv64', [join(FIX, 'fuzz', 'readloop'), String(reads)]).status,
+      run: () => runOnce(readloop, ['readloop', String(reads)]),
+    });
+    cases.push({
+      name: 'axptr run hello (a whole process: node start-up, load, run, exit)',
+      baseline: 'qemu-riscv64 hello (a whole process)',
+      time: 4000,
+      base: () => spawnSync('qemu-riscv64', [join(FIX, 'bin', 'hello')]).status,
+      run: () => spawnSync('node', [cli, 'run', '--sandbox', join(FIX, 'bin', 'hello')]).status,
     });
   } else
     console.log(

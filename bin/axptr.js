@@ -1,3 +1,4 @@
 #!/usr/bin/env node
-// The `axptr` command: the compiled CLI (npm ci builds it through the prepare script).
-import('../dist/cli/main.js');
+// The `axptr` command: the CLI bundled into one file (npm ci builds it through the prepare script;
+// one module loads in a third of the time the compiled tree's sixty take).
+import('../dist/cli/axptr.mjs');

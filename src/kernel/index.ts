@@ -9,5 +9,7 @@ export * from './fs/pagecache.js';
 export * from './host.js';
 export * from './kernel.js';
 export * from './process.js';
+export * from './syscall/doc.js';
+export * from './syscall/names.js';
 export * from './syscall/table.js';
 export * from './trap.js';
