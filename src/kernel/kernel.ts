@@ -10,10 +10,10 @@
  * vector (the seed's path through the per-CPU flag), installed here.
  */
 import { Errno, isLinuxError, LinuxError } from '../errno/index.js';
-import { AddrSpace } from '../mm/index.js';
+import { AddrSpace, type FaultStats } from '../mm/index.js';
 import { type Machine, MappingFlags, PTE_FORMATS } from '../paging/index.js';
 import { BUDGET_SPENT, Cause, Hart, type HartOptions } from '../riscv/index.js';
-import { copyFromUser, strncpyFromUser } from '../uptr/index.js';
+import { type UserAccessCounts, userAccessSnapshot } from '../uptr/index.js';
 import { loadElf } from './exec/load.js';
 import { type CharDriver, ConsoleFile, type ConsoleInode } from './fs/devices.js';
 import { O_RDONLY, O_RDWR, O_WRONLY } from './fs/file.js';
@@ -25,8 +25,12 @@ import { FilePages } from './fs/pagecache.js';
 import type { Vfs } from './fs/vfs.js';
 import type { Host } from './host.js';
 import { Process } from './process.js';
-import { type ArgKind, SYSCALL_BY_NR, type SyscallEntry } from './syscall/table.js';
-import { installPageFaultHandler } from './trap.js';
+import { formatCall } from './strace.js';
+import { SYSCALL_BY_NR, type SyscallEntry } from './syscall/table.js';
+import { installPageFaultHandler, KernelPanic } from './trap.js';
+
+/** The exit status of a run a kernel panic stopped (distinct from the program's and from signals'). */
+export const PANIC_STATUS = 125;
 
 export const SIGNALS: Record<number, [string, string]> = {
   4: ['SIGILL', 'Illegal instruction'],
@@ -41,6 +45,8 @@ export interface KernelOptions {
   strace?: boolean;
   /** How much of a string or buffer --strace shows (strace's -s; 32 by default). */
   straceStrlen?: number;
+  /** --strace also says how many kernel-mode page faults each call's user copies took, fixed or refused (the demo). */
+  straceFaults?: boolean;
   /** Stop the run after this many instructions (a clear message, status 124 as timeout gives). */
   maxInstructions?: number;
   hart?: HartOptions;
@@ -74,6 +80,13 @@ export interface KernelStats {
   syscalls: Map<string, number>;
   unknownSyscalls: Map<number, number>;
   userFaults: { fixed: number; signalled: number };
+  /** The address spaces' page faults by kind (lazy fills, zero page, copy-on-write, refused), summed at exit. */
+  faultKinds: FaultStats;
+  /** Code pages the harts decoded and blocks they compiled. */
+  codePagesDecoded: number;
+  blocksCompiled: number;
+  /** User-memory accesses during this kernel's runs, by kind. */
+  userAccess: UserAccessCounts;
 }
 
 export class Kernel {
@@ -83,6 +96,10 @@ export class Kernel {
     syscalls: new Map(),
     unknownSyscalls: new Map(),
     userFaults: { fixed: 0, signalled: 0 },
+    faultKinds: { lazyFill: 0, zeroPage: 0, cowCopy: 0, cowReuse: 0, refused: 0, spurious: 0 },
+    codePagesDecoded: 0,
+    blocksCompiled: 0,
+    userAccess: { copiesIn: 0, bytesIn: 0, copiesOut: 0, bytesOut: 0, strings: 0, iovecs: 0, atomics: 0 },
   };
   private nextPid = 1;
   /** The processes by pid. */
@@ -195,6 +212,7 @@ export class Kernel {
   /** Runs `proc` to its end; answers its exit status (128 + N when a signal killed it). */
   run(proc: Proc): number {
     const hart = proc.hart;
+    const access0 = userAccessSnapshot();
     proc.aspace.activate(this.machine.mmu);
     const max = this.options.maxInstructions ?? Number.POSITIVE_INFINITY;
     let lastFaultPc = -1;
@@ -249,17 +267,102 @@ export class Kernel {
         else this.kill(proc, 11); // access faults: no such memory
         break;
       }
+    } catch (e) {
+      if (!(e instanceof KernelPanic)) throw e;
+      // A kernel bug, not the program's: the report a real kernel prints, and the machine stops.
+      this.host.write(2, new TextEncoder().encode(this.panicReport(e, proc)));
+      this.panicked = e;
+      proc.exitStatus = PANIC_STATUS;
     } finally {
       this.stats.instructions += hart.instret;
       this.stats.compiledInstructions += hart.compiledInstret;
-      this.exitFiles(proc);
-      proc.aspace.destroy();
-      for (const sb of this.hostMounts) sb.release();
-      for (const f of proc.onExit) f();
-      this.processes.delete(proc.pid);
-      if (this.current === proc) this.current = undefined;
+      this.stats.codePagesDecoded += hart.codePagesDecoded;
+      this.stats.blocksCompiled += hart.blocksCompiled;
+      const faults = proc.aspace.stats().faults;
+      for (const k of Object.keys(faults) as (keyof FaultStats)[]) this.stats.faultKinds[k] += faults[k];
+      const access = userAccessSnapshot();
+      for (const k of Object.keys(access) as (keyof UserAccessCounts)[])
+        this.stats.userAccess[k] += access[k] - access0[k];
+      this.reap(proc);
     }
     return proc.exitStatus ?? 0;
+  }
+
+  /** Set when a kernel panic stopped a run (the report went to the host's stderr). */
+  panicked: KernelPanic | undefined;
+  /** The system call running now, for a panic's report. */
+  private inSyscall: { name: string; args: readonly bigint[] } | undefined;
+
+  /** What a kernel panic reports: the fault, where the kernel was (the system call), the task's registers. */
+  panicReport(e: KernelPanic, proc: Proc): string {
+    const hex = (v: bigint | number) => `0x${BigInt.asUintN(64, BigInt(v)).toString(16).padStart(16, '0')}`;
+    const h = proc.hart;
+    const regs: string[] = [];
+    const abi = [
+      'zero',
+      'ra',
+      'sp',
+      'gp',
+      'tp',
+      't0',
+      't1',
+      't2',
+      's0',
+      's1',
+      'a0',
+      'a1',
+      'a2',
+      'a3',
+      'a4',
+      'a5',
+      'a6',
+      'a7',
+      's2',
+      's3',
+      's4',
+      's5',
+      's6',
+      's7',
+      's8',
+      's9',
+      's10',
+      's11',
+      't3',
+      't4',
+      't5',
+      't6',
+    ];
+    for (let r = 0; r < 32; r += 4)
+      regs.push(
+        `  ${[0, 1, 2, 3].map((k) => `${abi[r + k].padStart(4)} ${hex(h.getReg(r + k))}`).join('  ')}`,
+      );
+    const where =
+      this.inSyscall === undefined
+        ? 'kernel code outside any system call'
+        : `system call ${this.inSyscall.name}(${this.inSyscall.args.map((a) => hex(a)).join(', ')})`;
+    return [
+      'axptr: kernel panic: a page fault in kernel mode outside a user-memory access (a kernel bug)',
+      `  fault: ${e.fault?.toString() ?? e.message}`,
+      `  in: ${where}, process ${proc.pid} (${proc.comm})`,
+      `  user registers: pc ${hex(h.pc)}`,
+      ...regs,
+      '  the page-fault handler refused it: the per-CPU ACCESSING_USER_MEM flag was clear',
+      '',
+    ].join('\n');
+  }
+
+  /**
+   * What exit leaves behind, released: files closed (shared mappings
+   * written back), the address space and the program's page cache freed,
+   * host handles closed, the process gone from the table.
+   */
+  reap(proc: Proc): void {
+    this.exitFiles(proc);
+    proc.aspace.destroy();
+    for (const sb of this.hostMounts) sb.release();
+    for (const f of proc.onExit.splice(0)) f();
+    this.processes.delete(proc.pid);
+    if (this.current === proc) this.current = undefined;
   }
 
   /** Instructions retired by every process so far, the running one's included. */
@@ -323,6 +426,8 @@ export class Kernel {
     const args = [10, 11, 12, 13, 14, 15].map((r) => hart.getReg(r));
     const entry = SYSCALL_BY_NR.get(nr);
     let ret: bigint;
+    const t = this.machine.trapStats;
+    const before = [t.kernelUserAccessFaults, t.unfixed];
     if (entry === undefined) {
       // Counted per number, but never more than 1024 numbers (the rest under -1): a guest cannot grow it.
       const key = this.stats.unknownSyscalls.has(nr) || this.stats.unknownSyscalls.size < 1024 ? nr : -1;
@@ -332,7 +437,24 @@ export class Kernel {
       this.stats.syscalls.set(entry.name, (this.stats.syscalls.get(entry.name) ?? 0) + 1);
       ret = this.dispatch(entry, proc, args);
     }
-    if (this.options.strace) this.trace(entry, nr, args, ret, proc);
+    if (this.options.strace) {
+      this.trace(entry, nr, args, ret, proc);
+      const faults = t.kernelUserAccessFaults - before[0];
+      const refused = t.unfixed - before[1];
+      if (this.options.straceFaults && faults > 0) {
+        const fixed = faults - refused;
+        const parts = [
+          ...(fixed > 0 ? [`${fixed} fixed (lazy pages filled)`] : []),
+          ...(refused > 0 ? [`${refused} refused (no mapping: EFAULT)`] : []),
+        ];
+        this.host.write(
+          2,
+          new TextEncoder().encode(
+            `    ^ ${faults} kernel-mode page fault${faults > 1 ? 's' : ''} in the user copy, routed by the per-CPU flag: ${parts.join(', ')}\n`,
+          ),
+        );
+      }
+    }
     if (proc.exited) return;
     hart.setReg(10, ret);
     hart.completeEcall();
@@ -341,155 +463,22 @@ export class Kernel {
   /** A handler's answer; a LinuxError from the user-pointer layer becomes -errno. */
   private dispatch(entry: SyscallEntry, proc: Proc, args: bigint[]): bigint {
     this.current = proc;
+    this.inSyscall = { name: entry.name, args };
     try {
-      return BigInt(entry.handler({ kernel: this, proc }, args));
+      const r = BigInt(entry.handler({ kernel: this, proc }, args));
+      this.inSyscall = undefined;
+      return r;
     } catch (e) {
-      if (isLinuxError(e)) return BigInt(-e.errno);
-      throw e;
+      if (!isLinuxError(e)) throw e; // a panic keeps inSyscall for its report
+      this.inSyscall = undefined;
+      return BigInt(-e.errno);
     }
   }
 
   private trace(entry: SyscallEntry | undefined, nr: number, args: bigint[], ret: bigint, proc: Proc): void {
-    const name = entry?.name ?? `syscall_${nr}`;
-    const shown = (entry?.args ?? args.map(() => 'hex' as const)).map((kind, i) => {
-      try {
-        return showArg(proc, kind, args[i], args[i + 1], this.options.straceStrlen ?? 32);
-      } catch {
-        return `0x${BigInt.asUintN(64, args[i]).toString(16)}`; // unreadable: the address, as strace shows it
-      }
-    });
-    // strace shows openat's mode only when the flags make one matter (O_CREAT, O_TMPFILE).
-    if (name === 'openat' && (Number(args[2] & 0xffffffffn) & 0o20000100) === 0) shown.length = 3;
-    let result: string;
-    if (proc.exited && (name === 'exit' || name === 'exit_group')) result = '?';
-    else if (ret < 0n && ret > -4096n) {
-      const e = new LinuxError(Number(-ret));
-      result = `-1 ${e.code} (${e.description})`;
-    } else result = ret >= 0n && ret < 4096n ? String(ret) : `0x${BigInt.asUintN(64, ret).toString(16)}`;
-    this.host.write(2, new TextEncoder().encode(`${name}(${shown.join(', ')}) = ${result}\n`));
+    const line = formatCall(proc, entry, nr, args, ret, this.options.straceStrlen ?? 32);
+    this.host.write(2, new TextEncoder().encode(`${line}\n`));
   }
 }
 
 type Proc = Process;
-
-/** strace's string form: printable bytes as they are, the usual escapes, octal for the rest; cut at 32 with "...". */
-function quote(bytes: Uint8Array, cut: boolean): string {
-  let out = '"';
-  for (const b of bytes) {
-    if (b === 0x0a) out += '\\n';
-    else if (b === 0x09) out += '\\t';
-    else if (b === 0x0d) out += '\\r';
-    else if (b === 0x22) out += '\\"';
-    else if (b === 0x5c) out += '\\\\';
-    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
-    else out += `\\${b.toString(8)}`;
-  }
-  return `${out}"${cut ? '...' : ''}`;
-}
-
-/** One argument as strace shows it: strings and buffers read (through the copy family), flags by name. */
-function showArg(proc: Proc, kind: ArgKind, v: bigint, next: bigint | undefined, strlen: number): string {
-  const hex = `0x${BigInt.asUintN(64, v).toString(16)}`;
-  switch (kind) {
-    case 'int':
-      return String(BigInt.asIntN(32, v));
-    case 'fd': {
-      const fd = Number(BigInt.asIntN(32, v));
-      return fd === -100 ? 'AT_FDCWD' : String(fd);
-    }
-    case 'size':
-      return String(v);
-    case 'ptr':
-      return v === 0n ? 'NULL' : hex;
-    case 'str': {
-      if (v === 0n) return 'NULL';
-      const buf = new Uint8Array(strlen + 1);
-      const n = strncpyFromUser(proc.mm, buf, v, buf.length);
-      if (n < 0) return hex;
-      return quote(buf.subarray(0, Math.min(n, strlen)), n > strlen);
-    }
-    case 'buf': {
-      // A buffer whose length is the next argument (write's).
-      const len = next === undefined ? 0 : Number(BigInt.asUintN(32, next));
-      const buf = new Uint8Array(Math.min(len, strlen));
-      if (copyFromUser(proc.mm, buf, v) !== 0) return hex;
-      return quote(buf, len > strlen);
-    }
-    case 'prot':
-      return flagNames(Number(v), PROT_NAMES, 'PROT_NONE');
-    case 'mapflags':
-      return flagNames(Number(v), MAP_NAMES, '0');
-    case 'atflags':
-      return flagNames(Number(v), AT_NAMES, '0');
-    case 'oct':
-      return `0${(Number(BigInt.asUintN(32, v)) & 0o7777).toString(8)}`;
-    case 'openflags': {
-      const n = Number(BigInt.asUintN(32, v));
-      const acc = ['O_RDONLY', 'O_WRONLY', 'O_RDWR', '0x3'][n & 3];
-      const rest = flagNames(n & ~3, OPEN_NAMES, '');
-      return rest === '' ? acc : `${acc}|${rest}`;
-    }
-    case 'whence':
-      return ['SEEK_SET', 'SEEK_CUR', 'SEEK_END', 'SEEK_DATA', 'SEEK_HOLE'][Number(v)] ?? String(v);
-    case 'fcntlcmd':
-      return FCNTL_NAMES[Number(v)] ?? String(v);
-    default:
-      return hex;
-  }
-}
-
-const PROT_NAMES: [number, string][] = [
-  [1, 'PROT_READ'],
-  [2, 'PROT_WRITE'],
-  [4, 'PROT_EXEC'],
-];
-const MAP_NAMES: [number, string][] = [
-  [0x01, 'MAP_SHARED'],
-  [0x02, 'MAP_PRIVATE'],
-  [0x10, 'MAP_FIXED'],
-  [0x20, 'MAP_ANONYMOUS'],
-  [0x4000, 'MAP_NORESERVE'],
-  [0x100000, 'MAP_FIXED_NOREPLACE'],
-];
-const OPEN_NAMES: [number, string][] = [
-  [0o100, 'O_CREAT'],
-  [0o200, 'O_EXCL'],
-  [0o400, 'O_NOCTTY'],
-  [0o1000, 'O_TRUNC'],
-  [0o2000, 'O_APPEND'],
-  [0o4000, 'O_NONBLOCK'],
-  [0o200000, 'O_DIRECTORY'],
-  [0o400000, 'O_NOFOLLOW'],
-  [0o2000000, 'O_CLOEXEC'],
-  [0o10000000, 'O_PATH'],
-];
-const FCNTL_NAMES: Record<number, string> = {
-  0: 'F_DUPFD',
-  1: 'F_GETFD',
-  2: 'F_SETFD',
-  3: 'F_GETFL',
-  4: 'F_SETFL',
-  5: 'F_GETLK',
-  6: 'F_SETLK',
-  7: 'F_SETLKW',
-  1030: 'F_DUPFD_CLOEXEC',
-  1031: 'F_SETPIPE_SZ',
-  1032: 'F_GETPIPE_SZ',
-};
-const AT_NAMES: [number, string][] = [
-  [0x100, 'AT_SYMLINK_NOFOLLOW'],
-  [0x1000, 'AT_EMPTY_PATH'],
-];
-
-function flagNames(v: number, names: readonly [number, string][], none: string): string {
-  const parts: string[] = [];
-  let rest = v;
-  for (const [bit, name] of names) {
-    if ((v & bit) !== 0) {
-      parts.push(name);
-      rest &= ~bit;
-    }
-  }
-  if (rest !== 0) parts.push(`0x${rest.toString(16)}`);
-  return parts.length === 0 ? none : parts.join('|');
-}

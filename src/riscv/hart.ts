@@ -83,6 +83,9 @@ export class Hart implements BlockHost {
   instret = 0;
   /** Of those, the ones compiled blocks ran (the rest ran in the interpreter). */
   compiledInstret = 0;
+  /** Code pages decoded (each a cache of 2048 decoded slots) and blocks compiled, since creation. */
+  codePagesDecoded = 0;
+  blocksCompiled = 0;
   /** fcsr's parts. */
   fflags = 0;
   frm = 0;
@@ -300,7 +303,10 @@ export class Hart implements BlockHost {
         if (dec[e] !== raw) decodeInto(dec, e, raw);
         if (compileHere) {
           blocks[o >>> 1] = compileBlock(dec, o >>> 1, pc, memBase, this.env) ?? null;
-          if (blocks[o >>> 1] !== null) continue;
+          if (blocks[o >>> 1] !== null) {
+            this.blocksCompiled++;
+            continue;
+          }
         }
         const f = dec[e + 2];
         const rd = f & 31;
@@ -655,6 +661,7 @@ export class Hart implements BlockHost {
       for (let i = 1; i < dec.length; i += SLOT) dec[i] = OP.UNDECODED;
       page = { dec, blocks: new Array(2048), heat: new Uint8Array(2048) };
       this.decoded.set(base, page);
+      this.codePagesDecoded++;
     }
     return page;
   }

@@ -15,6 +15,7 @@ import { MappingFlags as MF } from '../paging/index.js';
 import { accessUserMemory, userMmu } from './access.js';
 import { addrOf, efault, KERNEL, uaccessFixup } from './check.js';
 import type { AddrSpaceProvider } from './provider.js';
+import { userAccessCounts } from './stats.js';
 
 /** The futex `FUTEX_OP_*` operations. */
 export type FetchOp = 'set' | 'add' | 'or' | 'andn' | 'xor';
@@ -26,6 +27,7 @@ function wordIndex(
   uaddr: number | bigint,
   write: boolean,
 ): { u32: Uint32Array; index: number } {
+  userAccessCounts.atomics++;
   // get_futex_key's order: alignment of the raw register value first (EINVAL), then access (EFAULT).
   if (isMisaligned(uaddr)) throw new LinuxError(Errno.EINVAL, `futex word ${String(uaddr)} not aligned`);
   const addr = addrOf(uaddr);

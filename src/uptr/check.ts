@@ -23,6 +23,7 @@ import {
 import { accessUserMemory, beginUserAccess, endUserAccess, userMmu } from './access.js';
 import { c_char, encodeToBytes, i16, i32, type Layout, u8, u16, u32 } from './layout.js';
 import type { AddrSpaceProvider } from './provider.js';
+import { userAccessCounts } from './stats.js';
 
 export const KERNEL = Privilege.Kernel;
 
@@ -266,12 +267,16 @@ export function copyInPrefix(
   dst: Uint8Array,
   flags: MappingFlags,
 ): number {
+  userAccessCounts.copiesIn++;
   const off = cachedRange(provider, addr, dst.length, flags, Access.Read);
   if (off >= 0) {
     dst.set((provider as AddrSpace).mem.bytes.subarray(off, off + dst.length));
+    userAccessCounts.bytesIn += dst.length;
     return dst.length;
   }
-  return copyInSlow(provider, addr, dst, flags);
+  const n = copyInSlow(provider, addr, dst, flags);
+  userAccessCounts.bytesIn += n;
+  return n;
 }
 
 // The slow halves of the copies live apart: their closures would allocate on the fast path too.
@@ -288,12 +293,16 @@ export function copyOutPrefix(
   src: Uint8Array,
   flags: MappingFlags,
 ): number {
+  userAccessCounts.copiesOut++;
   const off = cachedRange(provider, addr, src.length, flags, Access.Write);
   if (off >= 0) {
     (provider as AddrSpace).mem.bytes.set(src, off);
+    userAccessCounts.bytesOut += src.length;
     return src.length;
   }
-  return copyOutSlow(provider, addr, src, flags);
+  const n = copyOutSlow(provider, addr, src, flags);
+  userAccessCounts.bytesOut += n;
+  return n;
 }
 
 function copyOutSlow(

@@ -15,4 +15,5 @@ export * from './iovec.js';
 export * from './layout.js';
 export * from './provider.js';
 export * from './ptr.js';
+export * from './stats.js';
 export * from './strings.js';

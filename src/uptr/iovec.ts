@@ -14,6 +14,7 @@ import { Errno, LinuxError } from '../errno/index.js';
 import { copyInPrefix, copyOutPrefix, efault } from './check.js';
 import { copyFromUser, USER_READ, USER_WRITE } from './copy.js';
 import type { AddrSpaceProvider } from './provider.js';
+import { userAccessCounts } from './stats.js';
 
 /** Linux's UIO_MAXIOV. */
 export const UIO_MAXIOV = 1024;
@@ -40,6 +41,7 @@ export function importIovec(
   count: number | bigint,
 ): ImportedIovec {
   const n = toSafeIndex(count);
+  userAccessCounts.iovecs++;
   if (n === undefined || n > UIO_MAXIOV) throw new LinuxError(Errno.EINVAL, `iovec count ${String(count)}`);
   if (n === 0) return { segments: [], total: 0 };
   const raw = new Uint8Array(n * IOVEC_SIZE);

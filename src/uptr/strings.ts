@@ -11,6 +11,7 @@ import { accessUserMemory, userMmu } from './access.js';
 import { addrOf, copyInPrefix, efault, KERNEL, probeSpace, toPageEnd, uaccessFixup } from './check.js';
 import { USER_READ } from './copy.js';
 import type { AddrSpaceProvider } from './provider.js';
+import { userAccessCounts } from './stats.js';
 
 /** Linux's PATH_MAX: a path and its NUL fit in 4096 bytes. */
 export const PATH_MAX = 4096;
@@ -41,6 +42,7 @@ export function strncpyFromUser(
     throw new RangeError(`strncpy of ${count} bytes into ${dst.length}`);
   }
   const addr = addrOf(src);
+  userAccessCounts.strings++;
   if (count === 0) return 0;
   if (addr < 0) throw efault(`not an address: ${String(src)}`);
   const limit = Math.min(count, ADDR_END - addr);

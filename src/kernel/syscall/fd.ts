@@ -389,7 +389,7 @@ export const fdCalls: SyscallEntry[] = [
   { nr: 25, name: 'fcntl', args: ['fd', 'fcntlcmd', 'hex'], handler: fcntl },
   { nr: 29, name: 'ioctl', args: ['fd', 'hex', 'ptr'], handler: ioctl },
   { nr: 57, name: 'close', args: ['fd'], handler: close },
-  { nr: 59, name: 'pipe2', args: ['ptr', 'openflags'], handler: pipe2 },
+  { nr: 59, name: 'pipe2', args: ['pipefd', 'openflags'], handler: pipe2 },
   { nr: 72, name: 'pselect6', args: ['int', 'ptr', 'ptr', 'ptr', 'ptr', 'ptr'], handler: pselect6 },
   { nr: 73, name: 'ppoll', args: ['ptr', 'int', 'ptr', 'ptr', 'size'], handler: ppoll },
   { nr: 436, name: 'close_range', args: ['fd', 'fd', 'hex'], handler: closeRange },

@@ -335,6 +335,6 @@ export const memoryCalls: SyscallEntry[] = [
   { nr: 233, name: 'madvise', args: ['ptr', 'size', 'int'], handler: madvise },
   { nr: 214, name: 'brk', args: ['ptr'], handler: brk },
   { nr: 215, name: 'munmap', args: ['ptr', 'size'], handler: munmap },
-  { nr: 222, name: 'mmap', args: ['ptr', 'size', 'prot', 'mapflags', 'fd', 'hex'], handler: mmap },
+  { nr: 222, name: 'mmap', args: ['ptr', 'size', 'prot', 'mapflags', 'fd', 'size'], handler: mmap },
   { nr: 226, name: 'mprotect', args: ['ptr', 'size', 'prot'], handler: mprotect },
 ];

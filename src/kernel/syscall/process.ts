@@ -104,9 +104,9 @@ export const processCalls: SyscallEntry[] = [
       return 0;
     },
   },
-  { nr: 134, name: 'rt_sigaction', args: ['int', 'ptr', 'ptr', 'size'], handler: rtSigaction },
+  { nr: 134, name: 'rt_sigaction', args: ['signum', 'ptr', 'ptr', 'size'], handler: rtSigaction },
   { nr: 135, name: 'rt_sigprocmask', args: ['int', 'ptr', 'ptr', 'size'], handler: rtSigprocmask },
-  { nr: 160, name: 'uname', args: ['ptr'], handler: uname },
+  { nr: 160, name: 'uname', args: ['utsname'], handler: uname },
   { nr: 172, name: 'getpid', args: [], handler: id((c) => c.proc.pid) },
   { nr: 173, name: 'getppid', args: [], handler: () => 1 },
   { nr: 174, name: 'getuid', args: [], handler: id((c) => c.proc.creds.uid) },
@@ -114,5 +114,5 @@ export const processCalls: SyscallEntry[] = [
   { nr: 176, name: 'getgid', args: [], handler: id((c) => c.proc.creds.gid) },
   { nr: 177, name: 'getegid', args: [], handler: id((c) => c.proc.creds.gid) },
   { nr: 178, name: 'gettid', args: [], handler: id((c) => c.proc.pid) },
-  { nr: 278, name: 'getrandom', args: ['ptr', 'size', 'hex'], handler: getrandom },
+  { nr: 278, name: 'getrandom', args: ['outbuf', 'size', 'hex'], handler: getrandom },
 ];

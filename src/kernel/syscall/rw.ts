@@ -256,14 +256,14 @@ function posArg(lo: bigint): number | undefined {
 }
 
 export const rwCalls: SyscallEntry[] = [
-  { nr: 46, name: 'ftruncate', args: ['fd', 'int'], handler: ftruncate },
-  { nr: 62, name: 'lseek', args: ['fd', 'int', 'whence'], handler: lseek },
-  { nr: 63, name: 'read', args: ['fd', 'ptr', 'size'], handler: read },
+  { nr: 46, name: 'ftruncate', args: ['fd', 'long'], handler: ftruncate },
+  { nr: 62, name: 'lseek', args: ['fd', 'long', 'whence'], handler: lseek },
+  { nr: 63, name: 'read', args: ['fd', 'outbuf', 'size'], handler: read },
   { nr: 64, name: 'write', args: ['fd', 'buf', 'size'], handler: write },
   { nr: 65, name: 'readv', args: ['fd', 'ptr', 'int'], handler: (ctx, a) => readv(ctx, a) },
   { nr: 66, name: 'writev', args: ['fd', 'iovec', 'int'], handler: (ctx, a) => writev(ctx, a) },
-  { nr: 67, name: 'pread64', args: ['fd', 'ptr', 'size', 'int'], handler: pread64 },
-  { nr: 68, name: 'pwrite64', args: ['fd', 'buf', 'size', 'int'], handler: pwrite64 },
+  { nr: 67, name: 'pread64', args: ['fd', 'outbuf', 'size', 'long'], handler: pread64 },
+  { nr: 68, name: 'pwrite64', args: ['fd', 'buf', 'size', 'long'], handler: pwrite64 },
   {
     nr: 69,
     name: 'preadv',

@@ -462,13 +462,13 @@ export const sysCalls: SyscallEntry[] = [
   {
     nr: 163,
     name: 'getrlimit',
-    args: ['int', 'ptr'],
+    args: ['rlimres', 'outrlimit'],
     handler: (ctx, [resource, old]) => prlimit64(ctx, [0n, resource, 0n, old]),
   },
   {
     nr: 164,
     name: 'setrlimit',
-    args: ['int', 'ptr'],
+    args: ['rlimres', 'rlimit'],
     handler: (ctx, [resource, next]) => prlimit64(ctx, [0n, resource, next, 0n]),
   },
   { nr: 165, name: 'getrusage', args: ['int', 'ptr'], handler: getrusage },
@@ -478,6 +478,6 @@ export const sysCalls: SyscallEntry[] = [
   { nr: 179, name: 'sysinfo', args: ['ptr'], handler: sysinfo },
   { nr: 258, name: 'riscv_hwprobe', args: ['ptr', 'size', 'size', 'ptr', 'hex'], handler: riscvHwprobe },
   { nr: 259, name: 'riscv_flush_icache', args: ['ptr', 'ptr', 'hex'], handler: riscvFlushIcache },
-  { nr: 261, name: 'prlimit64', args: ['int', 'int', 'ptr', 'ptr'], handler: prlimit64 },
+  { nr: 261, name: 'prlimit64', args: ['int', 'rlimres', 'rlimit', 'outrlimit'], handler: prlimit64 },
   { nr: 293, name: 'rseq', args: ['ptr', 'size', 'hex', 'hex'], handler: rseq },
 ];

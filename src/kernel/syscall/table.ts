@@ -31,7 +31,19 @@ export type ArgKind =
   | 'atflags'
   | 'openflags'
   | 'whence'
-  | 'fcntlcmd';
+  | 'fcntlcmd'
+  | 'long'
+  | 'outbuf'
+  | 'stat'
+  | 'timespec'
+  | 'outtimespec'
+  | 'rlimit'
+  | 'outrlimit'
+  | 'pipefd'
+  | 'utsname'
+  | 'rlimres'
+  | 'clockid'
+  | 'signum';
 
 export interface SyscallContext {
   kernel: Kernel;

@@ -132,10 +132,10 @@ function times(ctx: SyscallContext, [buf]: readonly bigint[]): bigint {
 }
 
 export const timeCalls: SyscallEntry[] = [
-  { nr: 101, name: 'nanosleep', args: ['ptr', 'ptr'], handler: nanosleep },
-  { nr: 113, name: 'clock_gettime', args: ['int', 'ptr'], handler: clockGettime },
-  { nr: 114, name: 'clock_getres', args: ['int', 'ptr'], handler: clockGetres },
-  { nr: 115, name: 'clock_nanosleep', args: ['int', 'int', 'ptr', 'ptr'], handler: clockNanosleep },
+  { nr: 101, name: 'nanosleep', args: ['timespec', 'ptr'], handler: nanosleep },
+  { nr: 113, name: 'clock_gettime', args: ['clockid', 'outtimespec'], handler: clockGettime },
+  { nr: 114, name: 'clock_getres', args: ['clockid', 'outtimespec'], handler: clockGetres },
+  { nr: 115, name: 'clock_nanosleep', args: ['clockid', 'int', 'timespec', 'ptr'], handler: clockNanosleep },
   { nr: 153, name: 'times', args: ['ptr'], handler: times },
   { nr: 169, name: 'gettimeofday', args: ['ptr', 'ptr'], handler: gettimeofday },
 ];
