@@ -36,6 +36,7 @@ export const SIGNALS: Record<number, [string, string]> = {
   4: ['SIGILL', 'Illegal instruction'],
   5: ['SIGTRAP', 'Trace/breakpoint trap'],
   7: ['SIGBUS', 'Bus error'],
+  9: ['SIGKILL', 'Killed'],
   11: ['SIGSEGV', 'Segmentation fault'],
   13: ['SIGPIPE', ''],
 };
@@ -258,7 +259,16 @@ export class Kernel {
             continue;
           }
           this.stats.userFaults.signalled++;
-          this.kill(proc, 11);
+          if (!fixed && this.outOfMemory(proc, Number(addr), access)) {
+            // A legitimate fault that found no frame: Linux's OOM killer ends the process (SIGKILL).
+            this.host.write(
+              2,
+              new TextEncoder().encode(
+                `axptr: out of memory (${this.machine.frames.frameCount * 4} KiB of physical memory; --mem sets it): killed\n`,
+              ),
+            );
+            this.kill(proc, 9);
+          } else this.kill(proc, 11);
           break;
         }
         if (r === Cause.IllegalInstruction) this.kill(proc, 4);
@@ -286,6 +296,14 @@ export class Kernel {
       this.reap(proc);
     }
     return proc.exitStatus ?? 0;
+  }
+
+  /** A fault the area allows, that failed only because no frame is left. */
+  private outOfMemory(proc: Proc, addr: number, access: MappingFlags): boolean {
+    if (addr >= 2 ** 53) return false;
+    const area = proc.aspace.findArea(addr);
+    if (area === undefined || (area.flags & access) !== access) return false;
+    return this.machine.frames.freeFrames <= 2; // a fault may need a page-table frame besides the page
   }
 
   /** Set when a kernel panic stopped a run (the report went to the host's stderr). */

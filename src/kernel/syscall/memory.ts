@@ -6,10 +6,11 @@
 
 import { AddrRange, PAGE_SIZE_4K, va } from '../../addr/index.js';
 import { Errno, isLinuxError } from '../../errno/index.js';
-import type { PageSource } from '../../mm/index.js';
+import type { AddrSpace, PageSource } from '../../mm/index.js';
 import { MappingFlags } from '../../paging/index.js';
 import { DEV_ZERO, DeviceFile } from '../fs/devices.js';
 import { RegularInode } from '../fs/inode.js';
+import { RLIM_INFINITY, RLIMIT_AS } from '../process.js';
 import { fileOf } from './fsutil.js';
 import type { SyscallContext, SyscallEntry } from './table.js';
 import { EINVAL, ENOMEM, int, size } from './util.js';
@@ -23,6 +24,25 @@ const MAP_PRIVATE = 0x02;
 const MAP_FIXED = 0x10;
 const MAP_ANONYMOUS = 0x20;
 const MAP_FIXED_NOREPLACE = 0x100000;
+const MAP_NORESERVE = 0x4000;
+
+/**
+ * May the space grow by `bytes`? RLIMIT_AS bounds the whole space; a
+ * private writable (or shared anonymous) mapping is also accounted as
+ * Linux's default overcommit heuristic does: one request larger than the
+ * machine's memory is ENOMEM (a malloc that fails) unless MAP_NORESERVE.
+ * Smaller ones are lazy; a machine that then runs out kills the process
+ * as the OOM killer would.
+ */
+function mayGrow(ctx: SyscallContext, as: AddrSpace, bytes: number, accounted: boolean): boolean {
+  const limit = ctx.proc.rlimits[RLIMIT_AS][0];
+  if (limit !== RLIM_INFINITY) {
+    let mapped = 0;
+    for (const a of as.iterAreas()) mapped += a.end - a.start;
+    if (BigInt(mapped + bytes) > limit) return false;
+  }
+  return !accounted || bytes <= ctx.kernel.machine.frames.frameCount * PAGE_SIZE_4K;
+}
 /** Linux's default vm.max_map_count: no process has more areas. */
 const MAX_MAP_COUNT = 65530;
 /** Where anonymous mappings go when the program gives no address (below the stack's gap). */
@@ -54,7 +74,7 @@ function brk(ctx: SyscallContext, [addr]: readonly bigint[]): number {
           newEnd - oldEnd + PAGE_SIZE_4K,
           AddrRange.new(va(oldEnd), va(as.end)),
         );
-        if (room !== oldEnd) return p.brk;
+        if (room !== oldEnd || !mayGrow(ctx, as, newEnd - oldEnd, true)) return p.brk;
         if (oldEnd === pageUp(p.brkStart))
           as.mapAlloc(oldEnd, newEnd - oldEnd, protFlags(PROT_READ | PROT_WRITE), false);
         else as.grow(oldEnd, newEnd);
@@ -134,6 +154,11 @@ function mmap(
   return ctx.proc.mm.withAddrSpace((as) => {
     let at: number;
     if (as.areaCount >= MAX_MAP_COUNT) return ENOMEM; // Linux's vm.max_map_count
+    const accounted =
+      (f & MAP_NORESERVE) === 0 &&
+      ((pr & PROT_WRITE) !== 0 || (object === undefined && type !== MAP_PRIVATE));
+    // MAP_FIXED replaces what it overlaps: the limits see the whole request (a little strict there).
+    if (!mayGrow(ctx, as, bytes, accounted && (type === MAP_PRIVATE || object === undefined))) return ENOMEM;
     if (fixed) {
       if (start < as.base) return -Errno.EPERM; // below mmap_min_addr
       if (
@@ -264,6 +289,7 @@ function mremap(ctx: SyscallContext, [oldAddr, oldLen, newLen, flags, newAddr]: 
           AddrRange.new(va(old + oldBytes), va(as.end)),
         ) ===
           old + oldBytes;
+      if (!mayGrow(ctx, as, newBytes - oldBytes, (area.flags & MappingFlags.WRITE) !== 0)) return ENOMEM;
       if (growsInPlace) {
         as.grow(old + oldBytes, old + newBytes);
         return old;
