@@ -117,7 +117,7 @@ export const STATX = struct('statx', [
 ] as const);
 
 /** struct statfs on a 64-bit generic architecture: 120 bytes. */
-const STATFS = struct('statfs', [
+export const STATFS = struct('statfs', [
   ['f_type', i64],
   ['f_bsize', i64],
   ['f_blocks', u64],
@@ -554,6 +554,9 @@ function utimensat(ctx: SyscallContext, [dirfd, path, times, flags]: readonly bi
   return 0;
 }
 
+/** struct linux_dirent64's offsets: d_ino, d_off (u64), d_reclen (u16), d_type (u8), d_name. */
+export const DIRENT64 = { d_ino: 0, d_off: 8, d_reclen: 16, d_type: 18, d_name: 19 } as const;
+
 function getdents64(ctx: SyscallContext, [fd, dirp, count]: readonly bigint[]): number {
   const f = fileOf(ctx, fd);
   if (!(f instanceof DirFile)) return -Errno.ENOTDIR;
@@ -567,13 +570,13 @@ function getdents64(ctx: SyscallContext, [fd, dirp, count]: readonly bigint[]): 
   while (pos < entries.length) {
     const e = entries[pos];
     const name = enc.encode(e.name);
-    const reclen = (19 + name.length + 1 + 7) & ~7;
+    const reclen = (DIRENT64.d_name + name.length + 1 + 7) & ~7;
     if (used + reclen > max) break;
-    view.setBigUint64(used, BigInt(e.ino), true);
-    view.setBigInt64(used + 8, BigInt(pos + 1), true);
-    view.setUint16(used + 16, reclen, true);
-    out[used + 18] = e.type;
-    out.set(name, used + 19);
+    view.setBigUint64(used + DIRENT64.d_ino, BigInt(e.ino), true);
+    view.setBigInt64(used + DIRENT64.d_off, BigInt(pos + 1), true);
+    view.setUint16(used + DIRENT64.d_reclen, reclen, true);
+    out[used + DIRENT64.d_type] = e.type;
+    out.set(name, used + DIRENT64.d_name);
     used += reclen;
     pos++;
   }
@@ -582,7 +585,7 @@ function getdents64(ctx: SyscallContext, [fd, dirp, count]: readonly bigint[]): 
   let stored = 0;
   let n = f.pos;
   while (stored < used) {
-    const reclen = view.getUint16(stored + 16, true);
+    const reclen = view.getUint16(stored + DIRENT64.d_reclen, true);
     if (copyToUser(ctx.proc.mm, dirp + BigInt(stored), out.subarray(stored, stored + reclen)) > 0) break;
     stored += reclen;
     n++;

@@ -109,7 +109,7 @@ function getrusage(ctx: SyscallContext, [who, ru]: readonly bigint[]): number {
   return copyToUser(ctx.proc.mm, ru, out) > 0 ? EFAULT : 0;
 }
 
-const SYSINFO = struct('sysinfo', [
+export const SYSINFO = struct('sysinfo', [
   ['uptime', i64],
   ['load1', u64],
   ['load5', u64],
