@@ -481,7 +481,7 @@ export class Kernel {
   /** A handler's answer; a LinuxError from the user-pointer layer becomes -errno. */
   private dispatch(entry: SyscallEntry, proc: Proc, args: bigint[]): bigint {
     this.current = proc;
-    this.inSyscall = { name: entry.name, args };
+    this.inSyscall = { name: entry.name, args: args.slice(0, entry.args.length) };
     try {
       const r = BigInt(entry.handler({ kernel: this, proc }, args));
       this.inSyscall = undefined;

@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Kernel, MemoryHost } from 'axptr/kernel';
-import { Machine } from 'axptr/paging';
+import { Kernel, MemoryHost, PANIC_STATUS, SYSCALL_BY_NR, type SyscallEntry } from 'axptr/kernel';
+import { Machine, Privilege } from 'axptr/paging';
 import { TIERS } from '../support/mini-kernel.js';
 
 const DIR = fileURLToPath(new URL('../../fixtures/kernel/regress/', import.meta.url));
@@ -52,3 +52,32 @@ for (const [tier, hart] of TIERS) {
     });
   });
 }
+
+describe('a kernel bug in a system call: a panic with its report, the run stopped, nothing leaked', () => {
+  test('a handler that reads user memory outside a user access panics with the call, the fault and the registers', () => {
+    // A deliberately buggy system call 500: it reads the user's stack page below sp with the MMU in
+    // kernel mode without opening a user access (the per-CPU flag clear).
+    const table = SYSCALL_BY_NR as Map<number, SyscallEntry>;
+    table.set(500, {
+      nr: 500,
+      name: 'buggy_call',
+      args: ['ptr'],
+      handler: (ctx, [sp]) => ctx.kernel.machine.mmu.read8(Number(sp) - 0x100000, Privilege.Kernel),
+    });
+    try {
+      const r = run('syscall500', {});
+      assert.equal(r.status, PANIC_STATUS);
+      assert.match(
+        r.stderr,
+        /^axptr: kernel panic: a page fault in kernel mode outside a user-memory access/,
+      );
+      assert.match(r.stderr, /fault: page fault: kernel read at 0x[0-9a-f]+ \(not-present\)/);
+      assert.match(r.stderr, /in: system call buggy_call\(0x[0-9a-f]{16}\), process 1 \(syscall500\)/);
+      assert.match(r.stderr, / {4}sp 0x[0-9a-f]{16}/);
+      assert.ok(r.kernel.panicked !== undefined);
+      assert.equal(r.leaked, 0, 'the stopped process is reaped: every frame free again');
+    } finally {
+      table.delete(500);
+    }
+  });
+});
