@@ -4,14 +4,15 @@
  * the host's errors as LinuxError with the same errno.
  */
 import {
-  chmodSync,
   closeSync,
   constants,
+  fchmodSync,
+  fstatSync,
   fsyncSync,
   ftruncateSync,
+  futimesSync,
   linkSync,
   lstatSync,
-  lutimesSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -43,6 +44,7 @@ function statOf(st: import('node:fs').BigIntStats): HostStat {
     kind,
     perm: Number(st.mode & 0o7777n),
     size: Number(st.size),
+    dev: Number(st.dev & 0x1f_ffff_ffff_ffffn),
     ino: Number(st.ino & 0x1f_ffff_ffff_ffffn),
     nlink: Number(st.nlink),
     uid: Number(st.uid),
@@ -98,6 +100,24 @@ export class NodeHostFs implements HostFileSystem {
     host('fsync', `fd ${handle}`, () => fsyncSync(handle));
   }
 
+  fstat(handle: number): HostStat {
+    return host('fstat', `fd ${handle}`, () => statOf(fstatSync(handle, { bigint: true })));
+  }
+
+  fchmod(handle: number, perm: number): void {
+    host('fchmod', `fd ${handle}`, () => fchmodSync(handle, perm));
+  }
+
+  futimes(handle: number, atimeNs: bigint, mtimeNs: bigint): void {
+    // Node takes seconds as a number: microseconds survive, the last nanosecond digits may not.
+    host('futimes', `fd ${handle}`, () => futimesSync(handle, Number(atimeNs) / 1e9, Number(mtimeNs) / 1e9));
+  }
+
+  openDir(path: string): number {
+    const c = constants;
+    return host('open', path, () => openSync(path, c.O_RDONLY | c.O_DIRECTORY | c.O_NOFOLLOW));
+  }
+
   close(handle: number): void {
     host('close', `fd ${handle}`, () => closeSync(handle));
   }
@@ -124,15 +144,5 @@ export class NodeHostFs implements HostFileSystem {
 
   symlink(target: string, path: string): void {
     host('symlink', path, () => symlinkSync(target, path));
-  }
-
-  chmod(path: string, perm: number): void {
-    // The kernel resolved the path: the last component is no symlink (chmod of a link's target is the caller's).
-    host('chmod', path, () => chmodSync(path, perm));
-  }
-
-  utimes(path: string, atimeNs: bigint, mtimeNs: bigint): void {
-    // Node takes seconds as a number: microsecond precision survives, the last nanosecond digits may not.
-    host('utimes', path, () => lutimesSync(path, Number(atimeNs) / 1e9, Number(mtimeNs) / 1e9));
   }
 }

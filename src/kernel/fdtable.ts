@@ -40,6 +40,13 @@ export class FdTable {
     if (this.files[fd] !== undefined) this.cloexec[fd] = on;
   }
 
+  /** Is a descriptor free below the limit (an open would get one)? */
+  hasFree(): boolean {
+    return (
+      this.count < Math.min(this.limit(), NR_OPEN) || this.files.slice(0, this.limit()).includes(undefined)
+    );
+  }
+
   /** Installs `file` at the lowest free descriptor ≥ `min`; answers it, or -EMFILE (the caller keeps `file`). */
   install(file: OpenFile, cloexec = false, min = 0): number {
     const limit = Math.min(this.limit(), NR_OPEN);

@@ -4,6 +4,8 @@ export interface HostStat {
   /** The permission bits (and set-id, sticky). */
   perm: number;
   size: number;
+  /** The host's device and inode numbers: together they name one file. */
+  dev: number;
   ino: number;
   nlink: number;
   uid: number;
@@ -30,6 +32,13 @@ export interface HostFileSystem {
   write(handle: number, src: Uint8Array, pos: number): number;
   ftruncate(handle: number, size: number): void;
   fsync(handle: number): void;
+  /** The attributes of an open file (its name may be gone). */
+  fstat(handle: number): HostStat;
+  /** chmod and utimes of an open file: no path, so no symlink to follow. */
+  fchmod(handle: number, perm: number): void;
+  futimes(handle: number, atimeNs: bigint, mtimeNs: bigint): void;
+  /** Opens a directory (never through a symlink) for fchmod, futimes and fstat. */
+  openDir(path: string): number;
   close(handle: number): void;
   mkdir(path: string, perm: number): void;
   rmdir(path: string): void;
@@ -37,8 +46,6 @@ export interface HostFileSystem {
   rename(from: string, to: string): void;
   link(existing: string, path: string): void;
   symlink(target: string, path: string): void;
-  chmod(path: string, perm: number): void;
-  utimes(path: string, atimeNs: bigint, mtimeNs: bigint): void;
 }
 
 /**
@@ -48,7 +55,10 @@ export interface HostFileSystem {
  * synchronous: one process, one run (the processes issue adds waiting).
  */
 export interface Host {
-  /** Writes bytes to the host's standard output (1) or error (2); answers how many were taken. */
+  /**
+   * Writes bytes to the host's standard output (1) or error (2); answers
+   * how many were taken, or -EPIPE when nothing reads the stream any more.
+   */
   write(fd: 1 | 2, bytes: Uint8Array): number;
   /** Up to `max` bytes of standard input; an empty array at end of file. */
   readStdin(max: number): Uint8Array;

@@ -67,7 +67,8 @@ export abstract class OpenFile {
   }
 
   get readable(): boolean {
-    return (this.flags & O_PATH) === 0 && (this.flags & O_ACCMODE) !== O_WRONLY;
+    const acc = this.flags & O_ACCMODE;
+    return (this.flags & O_PATH) === 0 && (acc === O_RDONLY || acc === O_RDWR);
   }
 
   get writable(): boolean {

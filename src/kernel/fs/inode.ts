@@ -164,8 +164,13 @@ export abstract class Inode {
   /** An open file took (+1) or dropped (-1) the inode; the last close of an unlinked inode frees it. */
   hold(delta: 1 | -1): void {
     this.opens += delta;
-    if (this.opens === 0 && this.nlink === 0) this.evict();
+    if (this.opens > 0) return;
+    this.lastClose();
+    if (this.nlink === 0) this.evict();
   }
+
+  /** The last open file let go (a host file closes its handle here). */
+  protected lastClose(): void {}
 
   /** The last name went away and the last open file closed: free what the inode holds. */
   evict(): void {}
@@ -211,6 +216,8 @@ export abstract class RegularInode extends Inode {
   abstract pages(): PageSource;
   /** Writes dirty cached pages back to where the file lives (a no-op in memory). */
   sync(): void {}
+  /** An open file of it is being made (for writing when `write`): a host file opens its handle now. */
+  prepareOpen(_write: boolean): void {}
 }
 
 /**

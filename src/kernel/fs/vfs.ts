@@ -146,6 +146,8 @@ export class Vfs {
     const dir = prefix === '' ? start : this.walk(ctx, start, prefix, true, { links: 0 });
     if (!(dir instanceof DirInode)) fail(Errno.ENOTDIR, `${prefix} is not a directory`);
     if (!permission(dir, MAY_EXEC, ctx.creds)) fail(Errno.EACCES, `no search permission on ${prefix}`);
+    // A removed directory (a working directory or an fd that outlived rmdir) takes no new names.
+    if (dir.nlink === 0) fail(Errno.ENOENT, 'the directory was removed');
     return { dir, name, trailingSlash };
   }
 

@@ -10,7 +10,6 @@ import {
   O_APPEND,
   O_CLOEXEC,
   O_DIRECT,
-  O_LARGEFILE,
   O_NOATIME,
   O_NONBLOCK,
   O_RDONLY,
@@ -110,8 +109,8 @@ function fcntl(ctx: SyscallContext, [fd, cmd, arg]: readonly bigint[]): number {
       fds.setCloexec(n, (int(arg) & FD_CLOEXEC) !== 0);
       return 0;
     case F_GETFL:
-      // Linux opens every file with O_LARGEFILE on a 64-bit kernel.
-      return (f.flags & ~O_CLOEXEC) | O_LARGEFILE;
+      // openat gave the file O_LARGEFILE (as Linux does on a 64-bit kernel); pipes have none.
+      return f.flags & ~O_CLOEXEC;
     case F_SETFL: {
       const settable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME;
       f.flags = (f.flags & ~settable) | (int(arg) & settable);

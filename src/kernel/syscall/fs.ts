@@ -13,13 +13,18 @@ import {
   O_CREAT,
   O_DIRECTORY,
   O_EXCL,
+  O_LARGEFILE,
+  O_NOCTTY,
   O_NOFOLLOW,
   O_PATH,
   O_TMPFILE,
+  O_TRUNC,
 } from '../fs/file.js';
 import {
   DirInode,
+  fail,
   type Inode,
+  isMagicLink,
   RegularInode,
   S_IFBLK,
   S_IFCHR,
@@ -29,7 +34,7 @@ import {
   S_IFSOCK,
   SymlinkInode,
 } from '../fs/inode.js';
-import { MAY_EXEC, MAY_READ, MAY_WRITE, permission } from '../fs/vfs.js';
+import { MAXSYMLINKS, MAY_EXEC, MAY_READ, MAY_WRITE, permission } from '../fs/vfs.js';
 import { fileOf, inodeAt, nameiOf, openInode, pathArg, startDir } from './fsutil.js';
 import type { SyscallContext, SyscallEntry } from './table.js';
 import {
@@ -257,36 +262,64 @@ function statfsOf(ctx: SyscallContext, inode: Inode, buf: bigint): number {
   return 0;
 }
 
+/**
+ * openat in Linux's order: the flags (O_CREAT with O_DIRECTORY is EINVAL),
+ * the path, a free descriptor (EMFILE before anything is made), then the
+ * lookup or the creation, the open, and O_TRUNC last, once nothing can fail.
+ */
 function openat(ctx: SyscallContext, [dirfd, path, flags, mode]: readonly bigint[]): number {
   const fl = int(flags);
+  if ((fl & O_CREAT) !== 0 && (fl & O_DIRECTORY) !== 0 && (fl & O_TMPFILE) !== O_TMPFILE) return EINVAL;
   const p = pathArg(ctx, path);
   if ((fl & O_TMPFILE) === O_TMPFILE) return -Errno.EOPNOTSUPP;
+  if (!ctx.proc.fds.hasFree()) return -Errno.EMFILE;
+  const start = startDir(ctx, dirfd, p);
+  const inode =
+    (fl & O_CREAT) !== 0 && (fl & O_PATH) === 0 ? createOrFind(ctx, start, p, fl, int(mode), 0) : undefined;
+  const target = inode ?? ctx.kernel.vfs.lookup(nameiOf(ctx), start, p, (fl & O_NOFOLLOW) === 0);
+  if ((fl & O_DIRECTORY) !== 0 && !(target instanceof DirInode)) return -Errno.ENOTDIR;
+  // Linux opens every file with O_LARGEFILE on a 64-bit kernel; the creation flags are not kept.
+  const kept = (fl & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | O_LARGEFILE;
+  const file = openInode(ctx, target, kept | (fl & O_TRUNC), p.startsWith('/') ? p : joinPath(ctx, start, p));
+  file.flags = kept;
+  const fd = ctx.proc.fds.install(file, (fl & O_CLOEXEC) !== 0);
+  if (fd < 0) {
+    file.put();
+    return fd;
+  }
+  // Linux truncates even for O_RDONLY|O_TRUNC (write permission was checked for it).
+  if ((fl & O_TRUNC) !== 0 && target instanceof RegularInode && target.size > 0) target.truncate(0);
+  return fd;
+}
+
+/** O_CREAT: the inode `p` names, made when absent; a dangling symlink's target is made (as Linux does). */
+function createOrFind(
+  ctx: SyscallContext,
+  start: DirInode,
+  p: string,
+  fl: number,
+  mode: number,
+  links: number,
+): Inode {
   const vfs = ctx.kernel.vfs;
   const nd = nameiOf(ctx);
-  const start = startDir(ctx, dirfd, p);
-  let inode: Inode;
-  if ((fl & O_CREAT) !== 0 && (fl & O_PATH) === 0) {
-    const { dir, name, trailingSlash } = vfs.lookupParent(nd, start, p);
-    if (trailingSlash || name === '.' || name === '..') return -Errno.EISDIR;
-    const existing = dir.lookup(name);
-    if (existing !== undefined) {
-      if ((fl & O_EXCL) !== 0) return -Errno.EEXIST;
-      inode = vfs.lookup(nd, start, p, (fl & O_NOFOLLOW) === 0);
-      if (inode instanceof DirInode) return -Errno.EISDIR;
-    } else {
-      if (!permission(dir, MAY_WRITE | MAY_EXEC, ctx.proc.creds)) return -Errno.EACCES;
-      if (dir.sb.readOnly) return -Errno.EROFS;
-      const perm = int(mode) & 0o7777 & ~ctx.proc.umask;
-      inode = dir.create(name, { kind: 'file' }, perm, ctx.proc.creds.uid, ctx.proc.creds.gid);
+  const { dir, name, trailingSlash } = vfs.lookupParent(nd, start, p);
+  if (trailingSlash || name === '.' || name === '..') fail(Errno.EISDIR, `${p} names a directory`);
+  const existing = dir.lookup(name);
+  if (existing !== undefined) {
+    if ((fl & O_EXCL) !== 0) fail(Errno.EEXIST, `${p} exists`);
+    if (existing instanceof SymlinkInode && (fl & O_NOFOLLOW) === 0 && !isMagicLink(existing)) {
+      if (links >= MAXSYMLINKS) fail(Errno.ELOOP, 'too many levels of symbolic links');
+      return createOrFind(ctx, dir, existing.readlink(), fl, mode, links + 1);
     }
-  } else {
-    inode = vfs.lookup(nd, start, p, (fl & O_NOFOLLOW) === 0);
-    if ((fl & O_DIRECTORY) !== 0 && !(inode instanceof DirInode)) return -Errno.ENOTDIR;
+    const inode = vfs.lookup(nd, start, p, (fl & O_NOFOLLOW) === 0);
+    if (inode instanceof DirInode) fail(Errno.EISDIR, `${p} is a directory`);
+    return inode;
   }
-  const file = openInode(ctx, inode, fl, p.startsWith('/') ? p : joinPath(ctx, start, p));
-  const fd = ctx.proc.fds.install(file, (fl & O_CLOEXEC) !== 0);
-  if (fd < 0) file.put();
-  return fd;
+  if (!permission(dir, MAY_WRITE | MAY_EXEC, ctx.proc.creds)) fail(Errno.EACCES, `cannot create in ${p}`);
+  if (dir.sb.readOnly) fail(Errno.EROFS, `${p} is on a read-only file system`);
+  const perm = mode & 0o7777 & ~ctx.proc.umask;
+  return dir.create(name, { kind: 'file' }, perm, ctx.proc.creds.uid, ctx.proc.creds.gid);
 }
 
 /** The absolute form of `path` from `start` (what /proc/self/fd shows; no symlink is resolved). */

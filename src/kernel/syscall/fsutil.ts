@@ -84,7 +84,6 @@ export function openInode(ctx: SyscallContext, inode: Inode, flags: number, path
     return new PathFile(inode, flags & (O_PATH | 0o2000000 | 0o200000 | 0o400000), path);
   const acc = flags & O_ACCMODE;
   const wantsWrite = acc === O_WRONLY || acc === 2 || (flags & O_TRUNC) !== 0;
-  if (acc === 3) fail(Errno.EINVAL, 'access mode 3');
   if (inode instanceof SymlinkInode) fail(Errno.ELOOP, `${path} is a symbolic link (O_NOFOLLOW)`);
   if (inode instanceof DirInode && wantsWrite) fail(Errno.EISDIR, `${path} is a directory`);
   const mask = (acc !== O_WRONLY ? MAY_READ : 0) | (wantsWrite ? MAY_WRITE : 0);
@@ -92,8 +91,7 @@ export function openInode(ctx: SyscallContext, inode: Inode, flags: number, path
   if (wantsWrite && inode.sb.readOnly && (inode instanceof RegularInode || inode instanceof DirInode))
     fail(Errno.EROFS, `${path} is on a read-only file system`);
   if (inode instanceof RegularInode) {
-    if ((flags & O_TRUNC) !== 0 && acc !== O_RDONLY && inode.size > 0) inode.truncate(0);
-    else if ((flags & O_TRUNC) !== 0 && acc === O_RDONLY && inode.size > 0) inode.truncate(0);
+    inode.prepareOpen(wantsWrite);
     return new RegularFile(inode, flags, path);
   }
   if (inode instanceof DirInode) return new DirFile(inode, flags, path);
