@@ -14,6 +14,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -26,6 +27,7 @@ import { Machine } from 'axptr/paging';
 import { NodeHostFs } from '../../src/cli/node-fs.js';
 
 const ESCAPE = fileURLToPath(new URL('../../fixtures/kernel/mount/escape', import.meta.url));
+const STALE = fileURLToPath(new URL('../../fixtures/kernel/mount/stale', import.meta.url));
 
 /** A host directory with a secret beside the directory that gets mounted. */
 function makeHostTree(): { base: string; mounted: string } {
@@ -116,5 +118,39 @@ describe('a mounted host directory: no path leads out of it', () => {
     assert.match(r.out, /mkdir sub: -1 EROFS/);
     assert.equal(existsSync(join(mounted, 'made-by-guest.txt')), false);
     assert.equal(existsSync(join(mounted, 'sub')), false);
+  });
+
+  test('stale paths: a removed directory or cwd replaced by a symlink out, a hard link renamed; files unlinked while open or mapped', () => {
+    const { base, mounted } = makeHostTree();
+    trees.push(base);
+    writeFileSync(join(base, 'outside.txt'), 'secret\n', { mode: 0o644 });
+    writeFileSync(join(mounted, 'hm.dat'), 'A'.repeat(8192));
+    const machine = new Machine({ memSize: 32 << 20 });
+    const used = machine.frames.usedFrames;
+    const host = new FsHost();
+    const kernel = new Kernel(machine, host, { mounts: [{ host: mounted, guest: '/mnt' }] });
+    const status = kernel.run(
+      kernel.spawn(new Uint8Array(readFileSync(STALE)), { argv: ['stale', base], envp: [], cwd: '/mnt' }),
+    );
+    assert.equal(status, 0, new TextDecoder().decode(Uint8Array.from(host.stderr)));
+    // What native Linux prints for the same program in a directory of its own (the oracle's run).
+    assert.equal(
+      host.stdoutText,
+      [
+        'openat(removed dir, outside.txt): -1 ENOENT',
+        'openat(removed dir, new.txt, O_CREAT): -1 ENOENT',
+        'open(made-outside.txt, O_CREAT) in a removed cwd: -1 ENOENT',
+        'fchmod(the file, 0600): 0',
+        'its mode: 600',
+        'unlinked while open: write 5, fstat 0 nlink 0 size 5, pread 5 "hello"',
+        'mapping after pwrite: p[0]=A p[4096]=B',
+        'done',
+        '',
+      ].join('\n'),
+    );
+    assert.equal(statSync(join(base, 'outside.txt')).mode & 0o7777, 0o644, 'the file outside kept its mode');
+    assert.equal(existsSync(join(base, 'made-outside.txt')), false);
+    assert.equal(existsSync(join(base, 'new.txt')), false);
+    assert.equal(machine.frames.usedFrames, used, 'every frame free again (the unlinked mapped file too)');
   });
 });
