@@ -16,7 +16,10 @@ export class NodeHost implements Host {
       try {
         done += writeSync(fd, bytes, done, bytes.length - done);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') continue;
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') continue;
+        // Nothing reads the stream any more (`axptr run prog | head -1`): the program gets EPIPE and SIGPIPE.
+        if (code === 'EPIPE') return done > 0 ? done : -32;
         throw e;
       }
     }

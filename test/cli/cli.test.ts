@@ -109,4 +109,23 @@ describe('the axptr command', (t) => {
     assert.equal(notElf.status, 126);
     assert.match(notElf.stderr, /Exec format error/);
   });
+
+  test('a reader that goes (axptr run yes | head -1): SIGPIPE (141), or EPIPE when the program ignores it', (ctx) => {
+    if (needsBuild(ctx)) return;
+    const yes = join(ROOT, 'fixtures', 'kernel', 'cli', 'yes');
+    const pipe = (args: string) =>
+      spawnSync(
+        'bash',
+        ['-c', `node ${CLI} run --sandbox ${yes} ${args} | head -1; echo "status \${PIPESTATUS[0]}"`],
+        {
+          encoding: 'utf8',
+        },
+      );
+    const killed = pipe('');
+    assert.equal(killed.stdout, 'y\nstatus 141\n');
+    assert.equal(killed.stderr, '');
+    const ignored = pipe('ignore');
+    assert.equal(ignored.stdout, 'y\nstatus 3\n');
+    assert.equal(ignored.stderr, 'write: Broken pipe\n');
+  });
 });

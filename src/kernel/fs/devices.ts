@@ -159,8 +159,12 @@ export class ConsoleFile extends OpenFile {
     while (iter.count > 0) {
       const want = Math.min(chunk.length, iter.count);
       const got = iter.copyIn(chunk.subarray(0, want));
-      if (got > 0) this.inode.host.write(fd, chunk.subarray(0, got));
-      done += got;
+      if (got > 0) {
+        const put = this.inode.host.write(fd, chunk.subarray(0, got));
+        if (put < 0) return done > 0 ? done : put; // -EPIPE: the reader is gone
+        done += put;
+        if (put < got) break;
+      }
       if (got < want) break;
     }
     return done === 0 && total > 0 ? -Errno.EFAULT : done;
