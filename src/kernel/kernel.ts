@@ -18,7 +18,7 @@ import { loadElf } from './exec/load.js';
 import { type CharDriver, ConsoleFile, type ConsoleInode } from './fs/devices.js';
 import { O_RDONLY, O_RDWR, O_WRONLY } from './fs/file.js';
 import { HostSuperBlock } from './fs/hostfs.js';
-import { DirInode } from './fs/inode.js';
+import { DirInode, type RegularInode } from './fs/inode.js';
 import type { MemSuperBlock } from './fs/memfs.js';
 import { buildNamespace, makeMountPoint } from './fs/namespace.js';
 import { FilePages } from './fs/pagecache.js';
@@ -259,7 +259,8 @@ export class Kernel {
             continue;
           }
           this.stats.userFaults.signalled++;
-          if (!fixed && this.outOfMemory(proc, Number(addr), access)) {
+          if (!fixed && this.pastEndOfFile(proc, Number(addr))) this.kill(proc, 7);
+          else if (!fixed && this.outOfMemory(proc, Number(addr), access)) {
             // A legitimate fault that found no frame: Linux's OOM killer ends the process (SIGKILL).
             this.host.write(
               2,
@@ -296,6 +297,36 @@ export class Kernel {
       this.reap(proc);
     }
     return proc.exitStatus ?? 0;
+  }
+
+  /**
+   * A file shrank to `size`: every mapping of its pages past the new end
+   * loses them (Linux's truncate_pagecache: private copies too), so the next
+   * access is SIGBUS, not a stale page.
+   */
+  truncateMappings(inode: RegularInode, size: number): void {
+    const source = inode.cachedPages();
+    if (source === undefined) return;
+    const firstGone = Math.ceil(size / 4096);
+    for (const p of this.processes.values()) {
+      p.mm.withAddrSpace((as) => {
+        for (const a of [...as.iterAreas()]) {
+          const b = a.backend as { source?: object; vaOffset?: number };
+          if (b.source !== source || b.vaOffset === undefined) continue;
+          const from = Math.max(a.start, b.vaOffset + firstGone * 4096);
+          if (from < a.end) as.discard(from, a.end - from);
+        }
+      });
+    }
+  }
+
+  /** A fault in a file mapping on a page wholly past the file's end (Linux: SIGBUS). */
+  private pastEndOfFile(proc: Proc, addr: number): boolean {
+    if (addr >= 2 ** 53) return false;
+    const b = proc.aspace.findArea(addr)?.backend as { source?: { size: number }; vaOffset?: number } | undefined;
+    if (b?.source === undefined || b.vaOffset === undefined) return false;
+    const page = Math.floor((addr - b.vaOffset) / 4096);
+    return page * 4096 >= b.source.size;
   }
 
   /** A fault the area allows, that failed only because no frame is left. */
@@ -377,6 +408,8 @@ export class Kernel {
   reap(proc: Proc): void {
     this.exitFiles(proc);
     proc.aspace.destroy();
+    for (const inode of proc.mappedInodes) inode.hold(-1);
+    proc.mappedInodes.clear();
     for (const sb of this.hostMounts) sb.release();
     for (const f of proc.onExit.splice(0)) f();
     this.processes.delete(proc.pid);

@@ -69,6 +69,14 @@ export class Process {
   robustList = 0n;
   /** The host's monotonic time when the process started (its CPU time counts from here). */
   startNs = 0n;
+  /**
+   * The files the process mapped: each held until the process is gone, so
+   * a mapped file unlinked and closed keeps its pages (Linux's mapping holds
+   * its file; ours is held a little longer: to exit, not to the last unmap).
+   */
+  readonly mappedInodes = new Set<RegularInode>();
+  /** Backends of shared file mappings whose file was not open for writing: mprotect may never add PROT_WRITE (Linux's missing VM_MAYWRITE). */
+  readonly sharedNoWrite = new WeakSet<object>();
   /** Files with a shared writable mapping: msync and exit write their pages back. */
   readonly sharedWritable = new Set<RegularInode>();
 

@@ -55,6 +55,16 @@ describe('the kernel runs static glibc programs as qemu-riscv64 does', () => {
     }
   }
 
+  for (const [tier, hart] of TIERS) {
+    test(`a mapped page wholly past the end of its file is SIGBUS (135), as on Linux (${tier})`, () => {
+      const r = runGuest('mapped', ['mapped', 'bus'], hart);
+      assert.equal(r.status, 135);
+      assert.equal(r.stdout, 'p[4096] = A; now p[8192], past the end of the file\n');
+      assert.equal(r.stderr, 'Bus error\n');
+      assert.equal(r.leaked, 0);
+    });
+  }
+
   test('a file that is not ELF is ENOEXEC, and nothing is left behind', () => {
     const machine = new Machine({ memSize: 8 << 20 });
     const used = machine.frames.usedFrames;

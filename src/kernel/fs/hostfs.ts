@@ -493,6 +493,10 @@ export class HostFile extends RegularInode {
     return this.cache;
   }
 
+  override cachedPages(): PageSource | undefined {
+    return this.cache;
+  }
+
   /** Shared writable mappings may have changed any cached page: all of them go back to the host. */
   override sync(): void {
     const cache = this.cache;

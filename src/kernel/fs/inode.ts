@@ -218,6 +218,10 @@ export abstract class RegularInode extends Inode {
   sync(): void {}
   /** An open file of it is being made (for writing when `write`): a host file opens its handle now. */
   prepareOpen(_write: boolean): void {}
+  /** The page cache mappings share, when one exists now (a host file has one only once mapped). */
+  cachedPages(): PageSource | undefined {
+    return undefined;
+  }
 }
 
 /**

@@ -191,6 +191,10 @@ export class MemFile extends RegularInode {
     return this.cache;
   }
 
+  override cachedPages(): PageSource {
+    return this.cache;
+  }
+
   override evict(): void {
     this.cache.release();
   }

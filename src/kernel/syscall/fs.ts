@@ -288,7 +288,10 @@ function openat(ctx: SyscallContext, [dirfd, path, flags, mode]: readonly bigint
     return fd;
   }
   // Linux truncates even for O_RDONLY|O_TRUNC (write permission was checked for it).
-  if ((fl & O_TRUNC) !== 0 && target instanceof RegularInode && target.size > 0) target.truncate(0);
+  if ((fl & O_TRUNC) !== 0 && target instanceof RegularInode && target.size > 0) {
+    target.truncate(0);
+    ctx.kernel.truncateMappings(target, 0);
+  }
   return fd;
 }
 
@@ -655,6 +658,7 @@ function truncate(ctx: SyscallContext, [path, length]: readonly bigint[]): numbe
   if (inode.sb.readOnly) return -Errno.EROFS;
   if (len > BigInt(Number.MAX_SAFE_INTEGER)) return -Errno.EFBIG;
   inode.truncate(Number(len));
+  ctx.kernel.truncateMappings(inode, Number(len));
   return 0;
 }
 

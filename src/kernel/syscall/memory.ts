@@ -136,7 +136,16 @@ function mmap(
     if ((rawAddr & 0xfffn) !== 0n) return EINVAL;
   }
   const start = Number(fixed ? rawAddr : 0n);
-  let object: { pages: PageSource; path: string; ino: number; file: RegularInode | undefined } | undefined;
+  let object:
+    | {
+        pages: PageSource;
+        path: string;
+        ino: number;
+        inode: RegularInode;
+        file: RegularInode | undefined;
+        writable: boolean;
+      }
+    | undefined;
   const type = f & MAP_TYPE;
   if (file === undefined || (file instanceof DeviceFile && file.inode.rdev === DEV_ZERO)) {
     // Anonymous memory (and /dev/zero, Linux's mmap_zero): shared or private, nothing else.
@@ -149,7 +158,14 @@ function mmap(
     if (!file.readable) return -Errno.EACCES;
     if (!(file.inode instanceof RegularInode)) return -Errno.ENODEV;
     const inode = file.inode;
-    object = { pages: inode.pages(), path: file.path, ino: inode.ino, file: shared ? inode : undefined };
+    object = {
+      pages: inode.pages(),
+      path: file.path,
+      ino: inode.ino,
+      inode,
+      file: shared ? inode : undefined,
+      writable: file.writable,
+    };
   }
   return ctx.proc.mm.withAddrSpace((as) => {
     let at: number;
@@ -180,9 +196,15 @@ function mmap(
         const off = Number(BigInt.asUintN(64, offset));
         if ((f & MAP_TYPE) !== MAP_PRIVATE) {
           as.mapShared(at, bytes, protFlags(pr), object.pages, off, replace);
+          const backend = as.findArea(at)?.backend;
+          if (!object.writable && backend !== undefined) ctx.proc.sharedNoWrite.add(backend);
           if (object.file !== undefined && (pr & PROT_WRITE) !== 0) ctx.proc.sharedWritable.add(object.file);
         } else as.mapFile(at, bytes, protFlags(pr), object.pages, off, replace);
         ctx.proc.mappedFiles.set(object.pages, { path: object.path, ino: object.ino });
+        if (!ctx.proc.mappedInodes.has(object.inode)) {
+          object.inode.hold(1);
+          ctx.proc.mappedInodes.add(object.inode);
+        }
       }
     } catch (e) {
       if (isLinuxError(e)) return -e.errno;
@@ -236,6 +258,10 @@ function mprotect(ctx: SyscallContext, [addr, length, prot]: readonly bigint[]):
     if (start < as.base || end > as.end) return ENOMEM;
     // Linux: ENOMEM when any page of the range is unmapped (nothing changes then).
     if (!as.canAccessRange(start, end - start, 0)) return ENOMEM;
+    // A shared mapping of a file opened read-only never becomes writable (EACCES, nothing changes).
+    if ((pr & PROT_WRITE) !== 0)
+      for (const a of as.iterAreas())
+        if (a.start < end && start < a.end && ctx.proc.sharedNoWrite.has(a.backend)) return -Errno.EACCES;
     as.protect(start, end - start, protFlags(pr));
     return 0;
   });

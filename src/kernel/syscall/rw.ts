@@ -230,6 +230,7 @@ function ftruncate(ctx: SyscallContext, [fd, length]: readonly bigint[]): number
   if (len > BigInt(MAX_FILE_SIZE)) return -Errno.EFBIG;
   if (f.inode.sb.readOnly) return -Errno.EROFS;
   f.inode.truncate(Number(len));
+  ctx.kernel.truncateMappings(f.inode, Number(len));
   return 0;
 }
 
