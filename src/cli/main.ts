@@ -131,6 +131,10 @@ function parseMount(spec: string): HostMount {
   )
     throw new UsageError(`--mount needs HOST:GUEST or HOST:GUEST:ro, not ${spec}`);
   if (!parts[1].startsWith('/')) throw new UsageError(`--mount: the guest path ${parts[1]} must be absolute`);
+  if (normalize(parts[1]) === '/')
+    throw new UsageError(
+      "--mount: a host directory cannot cover the guest's / (its /proc, /dev and /tmp); mount it below",
+    );
   return { host: resolve(parts[0]), guest: normalize(parts[1]), readOnly };
 }
 
@@ -164,7 +168,12 @@ function main(argv: string[]): number {
     return 127;
   }
   const cwd = process.cwd();
-  const mounts = req.sandbox ? req.mounts : [{ host: cwd, guest: cwd }, ...req.mounts];
+  // The current directory at its own path, unless it is / (that would cover the guest's /proc, /dev, /tmp).
+  const mounts = req.sandbox || cwd === '/' ? req.mounts : [{ host: cwd, guest: cwd }, ...req.mounts];
+  if (!req.sandbox && cwd === '/')
+    process.stderr.write(
+      'axptr: the current directory is /, which is not mounted (mount directories with --mount)\n',
+    );
   return runProgram(file, req, mounts, req.sandbox && !req.mounts.some((m) => m.guest === cwd) ? '/' : cwd);
 }
 

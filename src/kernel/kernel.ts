@@ -323,7 +323,9 @@ export class Kernel {
   /** A fault in a file mapping on a page wholly past the file's end (Linux: SIGBUS). */
   private pastEndOfFile(proc: Proc, addr: number): boolean {
     if (addr >= 2 ** 53) return false;
-    const b = proc.aspace.findArea(addr)?.backend as { source?: { size: number }; vaOffset?: number } | undefined;
+    const b = proc.aspace.findArea(addr)?.backend as
+      | { source?: { size: number }; vaOffset?: number }
+      | undefined;
     if (b?.source === undefined || b.vaOffset === undefined) return false;
     const page = Math.floor((addr - b.vaOffset) / 4096);
     return page * 4096 >= b.source.size;

@@ -4,7 +4,9 @@
  * heuristic) while a lazy MAP_NORESERVE gigabyte maps; RLIMIT_AS and
  * RLIMIT_NOFILE refuse with ENOMEM and EMFILE; touching more memory than
  * the machine has ends in the OOM killer's SIGKILL, recursing past
- * RLIMIT_STACK in SIGSEGV; never a host crash, every frame free again.
+ * RLIMIT_STACK in SIGSEGV; tmpfs holds half the machine (ENOSPC); never a
+ * host crash, every frame free again. Also two answers where qemu-user's
+ * differ from Linux's (O_LARGEFILE from open; no reads in access mode 3).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -44,6 +46,11 @@ test('overcommit, RLIMIT_AS and RLIMIT_NOFILE answer as Linux', () => {
       'setrlimit(RLIMIT_NOFILE, 16): 0',
       'opened until EMFILE: 13 more descriptors',
       'dup2(0, 16): -1 EBADF',
+      'tmpfs full after 8 MiB: ENOSPC',
+      'statfs(/tmp): 2048 blocks of 4096, 0 free',
+      'after unlink: 2048 free',
+      'F_GETFL has O_LARGEFILE: yes',
+      'read(mode 3): -1 EBADF',
       '',
     ].join('\n'),
   );

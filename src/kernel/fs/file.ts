@@ -140,7 +140,8 @@ export class RegularFile extends OpenFile {
     const at = (this.flags & O_APPEND) !== 0 ? this.inode.size : (pos ?? this.pos);
     if (iter.count > 0 && at + iter.count > MAX_FILE_SIZE) return -Errno.EFBIG;
     const n = this.inode.write(iter, at);
-    if (pos === undefined || (this.flags & O_APPEND) !== 0) this.pos = at + n;
+    // pwrite never moves the position, O_APPEND or not.
+    if (pos === undefined) this.pos = at + n;
     return n;
   }
 

@@ -22,13 +22,16 @@ import {
   type SuperBlock,
   SymlinkInode,
 } from './inode.js';
-import { PageCache } from './pagecache.js';
+import { type PageBudget, PageCache } from './pagecache.js';
 
 /** statfs magic numbers (linux/magic.h). */
 export const TMPFS_MAGIC = 0x01021994;
 
-export class MemSuperBlock implements SuperBlock {
+export class MemSuperBlock implements SuperBlock, PageBudget {
   private ino = 1;
+  /** Pages the files hold, and the most they may (tmpfs's default size: half the machine's memory). */
+  usedPages = 0;
+  limitPages: number;
 
   constructor(
     readonly dev: number,
@@ -38,7 +41,19 @@ export class MemSuperBlock implements SuperBlock {
     readonly type = 'tmpfs',
     readonly magic = TMPFS_MAGIC,
     readonly readOnly = false,
-  ) {}
+  ) {
+    this.limitPages = Math.floor(frames.frameCount / 2);
+  }
+
+  take(): boolean {
+    if (this.usedPages >= this.limitPages) return false;
+    this.usedPages++;
+    return true;
+  }
+
+  give(n: number): void {
+    this.usedPages -= n;
+  }
 
   nextIno(): number {
     return this.ino++;
@@ -154,7 +169,7 @@ export class MemFile extends RegularInode {
 
   constructor(sb: MemSuperBlock, ino: number, perm: number, uid: number, gid: number) {
     super(sb, ino, S_IFREG | perm, uid, gid);
-    this.cache = new PageCache(sb.frames, sb.mem, 0);
+    this.cache = new PageCache(sb.frames, sb.mem, 0, undefined, sb);
   }
 
   get size(): number {

@@ -17,6 +17,14 @@ import type { IoIter } from './inode.js';
 const PAGE = 4096;
 const ZEROS = new Uint8Array(PAGE);
 
+/** A file system's page allowance (tmpfs's size=, half the memory by default). */
+export interface PageBudget {
+  /** Takes one page; false when the file system is full. */
+  take(): boolean;
+  /** Gives `n` pages back. */
+  give(n: number): void;
+}
+
 export class PageCache implements PageSource {
   private readonly frames = new Map<number, number>();
   /** Pages written since the last {@link PageCache.takeDirty} (what a host file writes back). */
@@ -29,6 +37,8 @@ export class PageCache implements PageSource {
     public size: number,
     /** Fills a fresh (zeroed) page from where the file lives; none for a memory file. */
     private readonly fill?: (index: number, page: Uint8Array) => void,
+    /** The file system's allowance each page counts against (a memory file's tmpfs). */
+    private readonly budget?: PageBudget,
   ) {}
 
   /** Pages cached now. */
@@ -47,8 +57,12 @@ export class PageCache implements PageSource {
   private frameOf(index: number): number | undefined {
     let frame = this.frames.get(index);
     if (frame === undefined) {
+      if (this.budget !== undefined && !this.budget.take()) return undefined;
       frame = this.allocator.alloc(); // zeroed: the part past the end of the file stays zero
-      if (frame === undefined) return undefined;
+      if (frame === undefined) {
+        this.budget?.give(1);
+        return undefined;
+      }
       if (this.fill !== undefined) this.fill(index, this.pageBytes(frame));
       this.frames.set(index, frame);
     }
@@ -127,6 +141,7 @@ export class PageCache implements PageSource {
         this.allocator.release(frame);
         this.frames.delete(index);
         this.dirty.delete(index);
+        this.budget?.give(1);
       }
     }
     const tail = size % PAGE;
@@ -154,6 +169,7 @@ export class PageCache implements PageSource {
   /** Drops the cache's own reference to every page (mapped pages live until unmapped). */
   release(): void {
     for (const f of this.frames.values()) this.allocator.release(f);
+    this.budget?.give(this.frames.size);
     this.frames.clear();
     this.dirty.clear();
   }

@@ -81,10 +81,16 @@ export class ProcDirInode extends DirInode {
     ino: number,
     parent: DirInode | undefined,
     private readonly children: () => Map<string, () => Inode>,
+    /** Its name in its parent (each lookup makes a new inode, so it cannot be found by identity). */
+    private readonly name?: string,
   ) {
     super(sb, ino, S_IFDIR | 0o555, 0, 0);
     this.parent = parent ?? this;
     this.nlink = 2;
+  }
+
+  override nameInParent(): string | undefined {
+    return this.name;
   }
 
   lookup(name: string): Inode | undefined {
@@ -140,84 +146,96 @@ export function makeProcRoot(sb: SuperBlock, view: ProcView): ProcDirInode {
 
   let root: ProcDirInode;
   const pidDir = (pid: number) => (): Inode => {
-    const dir: ProcDirInode = new ProcDirInode(sb, inos.of(`${pid}`), root, () => {
-      const p = view.process(pid);
-      const m = new Map<string, () => Inode>();
-      if (p === undefined) return m;
-      const ns = () => ({ root: view.vfs.root, cwd: p.cwd, creds: p.creds });
-      m.set(
-        'exe',
-        link(
-          `${pid}/exe`,
-          () => p.exe,
-          () => {
-            try {
-              return view.vfs.lookup(ns(), view.vfs.root, p.exe, true);
-            } catch {
-              return undefined;
-            }
-          },
-        ),
-      );
-      m.set(
-        'cwd',
-        link(
-          `${pid}/cwd`,
-          () => view.vfs.pathOf(p.cwd, view.vfs.root) ?? '(unreachable)',
-          () => p.cwd,
-        ),
-      );
-      m.set(
-        'root',
-        link(
-          `${pid}/root`,
-          () => '/',
-          () => view.vfs.root,
-        ),
-      );
-      m.set(
-        'cmdline',
-        file(`${pid}/cmdline`, () => enc.encode(p.argv.map((a) => `${a}\0`).join(''))),
-      );
-      m.set(
-        'environ',
-        file(`${pid}/environ`, () => enc.encode(p.envp.map((a) => `${a}\0`).join(''))),
-      );
-      m.set(
-        'comm',
-        file(`${pid}/comm`, () => enc.encode(`${p.comm}\n`)),
-      );
-      m.set(
-        'status',
-        file(`${pid}/status`, () => enc.encode(statusOf(p))),
-      );
-      m.set(
-        'maps',
-        file(`${pid}/maps`, () => enc.encode(mapsOf(p))),
-      );
-      m.set(
-        'mounts',
-        file(`${pid}/mounts`, () => enc.encode(mountsOf(view.vfs))),
-      );
-      m.set(
-        'fd',
-        () =>
-          new ProcDirInode(sb, inos.of(`${pid}/fd`), dir, () => {
-            const fds = new Map<string, () => Inode>();
-            for (const [n, f] of p.fds.entries())
-              fds.set(
-                String(n),
-                link(
-                  `${pid}/fd/${n}`,
-                  () => f.path,
-                  () => f.inode,
-                ),
-              );
-            return fds;
-          }),
-      );
-      return m;
-    });
+    const dir: ProcDirInode = new ProcDirInode(
+      sb,
+      inos.of(`${pid}`),
+      root,
+      () => {
+        const p = view.process(pid);
+        const m = new Map<string, () => Inode>();
+        if (p === undefined) return m;
+        const ns = () => ({ root: view.vfs.root, cwd: p.cwd, creds: p.creds });
+        m.set(
+          'exe',
+          link(
+            `${pid}/exe`,
+            () => p.exe,
+            () => {
+              try {
+                return view.vfs.lookup(ns(), view.vfs.root, p.exe, true);
+              } catch {
+                return undefined;
+              }
+            },
+          ),
+        );
+        m.set(
+          'cwd',
+          link(
+            `${pid}/cwd`,
+            () => view.vfs.pathOf(p.cwd, view.vfs.root) ?? '(unreachable)',
+            () => p.cwd,
+          ),
+        );
+        m.set(
+          'root',
+          link(
+            `${pid}/root`,
+            () => '/',
+            () => view.vfs.root,
+          ),
+        );
+        m.set(
+          'cmdline',
+          file(`${pid}/cmdline`, () => enc.encode(p.argv.map((a) => `${a}\0`).join(''))),
+        );
+        m.set(
+          'environ',
+          file(`${pid}/environ`, () => enc.encode(p.envp.map((a) => `${a}\0`).join(''))),
+        );
+        m.set(
+          'comm',
+          file(`${pid}/comm`, () => enc.encode(`${p.comm}\n`)),
+        );
+        m.set(
+          'status',
+          file(`${pid}/status`, () => enc.encode(statusOf(p))),
+        );
+        m.set(
+          'maps',
+          file(`${pid}/maps`, () => enc.encode(mapsOf(p))),
+        );
+        m.set(
+          'mounts',
+          file(`${pid}/mounts`, () => enc.encode(mountsOf(view.vfs))),
+        );
+        m.set(
+          'fd',
+          () =>
+            new ProcDirInode(
+              sb,
+              inos.of(`${pid}/fd`),
+              dir,
+              () => {
+                const fds = new Map<string, () => Inode>();
+                for (const [n, f] of p.fds.entries())
+                  fds.set(
+                    String(n),
+                    link(
+                      `${pid}/fd/${n}`,
+                      () => f.path,
+                      () => f.inode,
+                    ),
+                  );
+                return fds;
+              },
+              'fd',
+            ),
+        );
+        return m;
+      },
+      String(pid),
+    );
     return dir;
   };
 

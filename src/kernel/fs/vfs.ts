@@ -104,7 +104,8 @@ export class Vfs {
   pathOf(dir: DirInode, root: DirInode): string | undefined {
     const parts: string[] = [];
     let d = dir;
-    for (let guard = 0; d !== root && guard < 4096; guard++) {
+    for (let guard = 0; d !== root; guard++) {
+      if (guard > 1 << 20) return undefined; // no tree is this deep: a cycle
       const below = this.mountedOn.get(d);
       if (below !== undefined) {
         d = below;

@@ -34,6 +34,7 @@ import {
   S_IFSOCK,
   SymlinkInode,
 } from '../fs/inode.js';
+import { MemSuperBlock } from '../fs/memfs.js';
 import { MAXSYMLINKS, MAY_EXEC, MAY_READ, MAY_WRITE, permission } from '../fs/vfs.js';
 import { fileOf, inodeAt, nameiOf, openInode, pathArg, startDir } from './fsutil.js';
 import type { SyscallContext, SyscallEntry } from './table.js';
@@ -239,8 +240,11 @@ function statx(ctx: SyscallContext, [dirfd, path, flags, mask, buf]: readonly bi
 }
 
 function statfsOf(ctx: SyscallContext, inode: Inode, buf: bigint): number {
-  const total = ctx.kernel.machine.frames.frameCount;
-  const free = total - ctx.kernel.machine.frames.usedFrames;
+  // A memory file system has its own allowance (half the memory, as tmpfs); others report the machine's.
+  const sb = inode.sb;
+  const total = sb instanceof MemSuperBlock ? sb.limitPages : ctx.kernel.machine.frames.frameCount;
+  const free =
+    sb instanceof MemSuperBlock ? sb.limitPages - sb.usedPages : total - ctx.kernel.machine.frames.usedFrames;
   writeVal(ctx.proc.mm, buf, STATFS, {
     f_type: BigInt(inode.sb.magic),
     f_bsize: 4096n,
@@ -436,6 +440,7 @@ function renameat2(
   if (from.dir.sb !== to.dir.sb) return -Errno.EXDEV;
   if ((from.trailingSlash || to.trailingSlash) && !(src instanceof DirInode)) return -Errno.ENOTDIR;
   const dst = to.dir.lookup(to.name);
+  if (dst !== undefined && (fl & RENAME_NOREPLACE) !== 0) return -Errno.EEXIST;
   if (dst === src) return 0; // two names of one inode: nothing happens
   if (src instanceof DirInode) {
     // No directory moves into itself or below it.
@@ -635,6 +640,8 @@ function getcwd(ctx: SyscallContext, [buf, size]: readonly bigint[]): number {
   const path = ctx.kernel.vfs.pathOf(ctx.proc.cwd, ctx.kernel.vfs.root);
   if (path === undefined) return -Errno.ENOENT;
   const bytes = new TextEncoder().encode(`${path}\0`);
+  // The kernel builds the path in one page (d_path): longer is ENAMETOOLONG (glibc then walks "..").
+  if (bytes.length > 4096) return -Errno.ENAMETOOLONG;
   if (BigInt(bytes.length) > BigInt.asUintN(64, size)) return -Errno.ERANGE;
   return copyToUser(ctx.proc.mm, buf, bytes) > 0 ? EFAULT : bytes.length;
 }

@@ -19,6 +19,7 @@ import {
   SEEK_END,
   SEEK_HOLE,
   SEEK_SET,
+  SnapshotFile,
 } from '../fs/file.js';
 import { type IoIter, KernelIter, RegularInode } from '../fs/inode.js';
 import { PipeReader, PipeWriter } from '../fs/pipe.js';
@@ -94,13 +95,20 @@ function offsetArg(v: bigint): number | undefined {
   return s > BigInt(MAX_FILE_SIZE) ? MAX_FILE_SIZE : Number(s);
 }
 
+/** A position and count whose end passes 2^63 - 1 (Linux's rw_verify_area: EINVAL). */
+const overflows = (off: bigint, count: bigint) =>
+  BigInt.asIntN(64, off) + BigInt.asUintN(64, count > BigInt(MAX_RW_COUNT) ? BigInt(MAX_RW_COUNT) : count) >
+  2n ** 63n - 1n;
+
 function pread64(ctx: SyscallContext, [fd, buf, count, off]: readonly bigint[]): number {
   const pos = offsetArg(off);
   if (pos === undefined) return EINVAL;
   const f = fileOf(ctx, fd);
   if (!f.seekable) return -Errno.ESPIPE;
   if (!f.readable) return -Errno.EBADF;
-  return readFrom(ctx, f, userBuf(ctx, buf, count), pos);
+  const iter = userBuf(ctx, buf, count); // access_ok (EFAULT) before rw_verify_area (EINVAL)
+  if (overflows(off, count)) return EINVAL;
+  return readFrom(ctx, f, iter, pos);
 }
 
 function pwrite64(ctx: SyscallContext, [fd, buf, count, off]: readonly bigint[]): number {
@@ -109,7 +117,9 @@ function pwrite64(ctx: SyscallContext, [fd, buf, count, off]: readonly bigint[])
   const f = fileOf(ctx, fd);
   if (!f.seekable) return -Errno.ESPIPE;
   if (!f.writable) return -Errno.EBADF;
-  return writeTo(ctx, f, userBuf(ctx, buf, count), pos);
+  const iter = userBuf(ctx, buf, count);
+  if (overflows(off, count)) return EINVAL;
+  return writeTo(ctx, f, iter, pos);
 }
 
 function lseek(ctx: SyscallContext, [fd, offset, whence]: readonly bigint[]): number {
@@ -118,12 +128,19 @@ function lseek(ctx: SyscallContext, [fd, offset, whence]: readonly bigint[]): nu
   if (w > SEEK_HOLE) return EINVAL;
   if (!f.seekable) return -Errno.ESPIPE;
   const off = Number(BigInt.asIntN(64, offset));
-  if (!(f instanceof RegularFile) && !(f instanceof DirFile) && !(f.inode instanceof RegularInode)) {
+  if (f instanceof SnapshotFile || f instanceof DirFile) {
+    // /proc files (seq_lseek) and directories (dcache_dir_lseek): SEEK_SET and SEEK_CUR only.
+    const next = w === SEEK_SET ? off : w === SEEK_CUR ? f.pos + off : -1;
+    if (w > SEEK_CUR || !Number.isSafeInteger(next) || next < 0) return EINVAL;
+    f.pos = next;
+    return next;
+  }
+  if (!(f instanceof RegularFile) && !(f.inode instanceof RegularInode)) {
     // The memory devices: lseek succeeds and the position stays 0 (Linux's null_lseek).
     f.pos = 0;
     return 0;
   }
-  const size = f instanceof DirFile ? 0 : f.inode.size;
+  const size = f.inode.size;
   let next: number;
   if (w === SEEK_SET) next = off;
   else if (w === SEEK_CUR) next = f.pos + off;
@@ -182,7 +199,7 @@ function sendfile(ctx: SyscallContext, [outFd, inFd, offsetPtr, count]: readonly
   }
   if (!input.seekable) return -Errno.ESPIPE;
   const start = readVal(ctx.proc.mm, offsetPtr, s64);
-  if (start < 0n) return EINVAL;
+  if (start < 0n || overflows(start, count)) return EINVAL;
   const n = copyBetween(ctx, input, output, len, Number(start));
   if (n > 0) writeVal(ctx.proc.mm, offsetPtr, s64, start + BigInt(n));
   return n;
