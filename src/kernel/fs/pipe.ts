@@ -12,24 +12,48 @@ import { Inode, type IoIter, S_IFIFO, type SuperBlock } from './inode.js';
 export const PIPE_BUF = 4096;
 export const PIPE_SIZE = 65536;
 
+/** The most F_SETPIPE_SZ grants (Linux's /proc/sys/fs/pipe-max-size default). */
+export const PIPE_MAX_SIZE = 1 << 20;
+
 export class Pipe {
-  private readonly ring = new Uint8Array(PIPE_SIZE);
+  private ring = new Uint8Array(PIPE_SIZE);
   private head = 0;
   length = 0;
   readers = 0;
   writers = 0;
 
+  get capacity(): number {
+    return this.ring.length;
+  }
+
   get free(): number {
-    return PIPE_SIZE - this.length;
+    return this.ring.length - this.length;
+  }
+
+  /**
+   * F_SETPIPE_SZ: the capacity becomes `size` rounded up to a power-of-two
+   * number of pages; EBUSY when the bytes in the pipe would not fit, EPERM
+   * past PIPE_MAX_SIZE. Answers the new capacity or -errno.
+   */
+  resize(size: number): number {
+    if (size > PIPE_MAX_SIZE) return -Errno.EPERM;
+    let cap = 4096;
+    while (cap < size) cap *= 2;
+    if (cap < this.length) return -Errno.EBUSY;
+    const next = new Uint8Array(cap);
+    for (let i = 0; i < this.length; i++) next[i] = this.ring[(this.head + i) % this.ring.length];
+    this.ring = next;
+    this.head = 0;
+    return cap;
   }
 
   /** Moves up to `iter.count` buffered bytes into `iter`; only what was stored leaves the pipe. */
   drain(iter: IoIter): number {
     let done = 0;
     while (this.length > 0 && iter.count > 0) {
-      const n = Math.min(this.length, PIPE_SIZE - this.head, iter.count);
+      const n = Math.min(this.length, this.ring.length - this.head, iter.count);
       const moved = iter.copyOut(this.ring.subarray(this.head, this.head + n));
-      this.head = (this.head + moved) % PIPE_SIZE;
+      this.head = (this.head + moved) % this.ring.length;
       this.length -= moved;
       done += moved;
       if (moved < n) break;
@@ -50,8 +74,8 @@ export class Pipe {
       const moved = iter.copyIn(page.subarray(0, n));
       if (moved < n && iter.faulted) break;
       for (let at = 0; at < moved; ) {
-        const tail = (this.head + this.length) % PIPE_SIZE;
-        const k = Math.min(moved - at, PIPE_SIZE - tail);
+        const tail = (this.head + this.length) % this.ring.length;
+        const k = Math.min(moved - at, this.ring.length - tail);
         this.ring.set(page.subarray(at, at + k), tail);
         this.length += k;
         at += k;
@@ -81,6 +105,29 @@ export class PipeInode extends Inode {
   }
 }
 
+function pipeRead(pipe: Pipe, iter: IoIter, nonblocking: boolean): number {
+  if (iter.count === 0) return 0;
+  if (pipe.length === 0) {
+    if (pipe.writers === 0) return 0;
+    return nonblocking ? -Errno.EAGAIN : BLOCKED;
+  }
+  const n = pipe.drain(iter);
+  return n === 0 ? -Errno.EFAULT : n;
+}
+
+function pipeWrite(pipe: Pipe, iter: IoIter, nonblocking: boolean): number {
+  if (pipe.readers === 0) return -Errno.EPIPE;
+  const want = iter.count;
+  if (want === 0) return 0;
+  // Up to PIPE_BUF bytes go in whole: wait until they fit.
+  if (pipe.free === 0 || (want <= PIPE_BUF && pipe.free < want)) return nonblocking ? -Errno.EAGAIN : BLOCKED;
+  const n = pipe.fill(iter, want);
+  if (n === 0) return -Errno.EFAULT;
+  // A blocking writer on Linux waits for room for the rest; with one task nobody would make room,
+  // so it answers what went in (the scheduler of the processes issue makes it wait).
+  return n;
+}
+
 export class PipeReader extends OpenFile {
   constructor(
     inode: Inode,
@@ -93,13 +140,7 @@ export class PipeReader extends OpenFile {
   }
 
   override read(iter: IoIter): number {
-    if (iter.count === 0) return 0;
-    if (this.pipe.length === 0) {
-      if (this.pipe.writers === 0) return 0;
-      return this.nonblocking ? -Errno.EAGAIN : BLOCKED;
-    }
-    const n = this.pipe.drain(iter);
-    return n === 0 ? -Errno.EFAULT : n;
+    return pipeRead(this.pipe, iter, this.nonblocking);
   }
 
   override write(): number {
@@ -158,6 +199,41 @@ export class PipeWriter extends OpenFile {
   }
 
   protected override release(): void {
+    this.pipe.writers--;
+  }
+}
+
+/** A FIFO opened O_RDWR: one file that both reads and writes (it is its own reader and writer). */
+export class PipeDuplex extends OpenFile {
+  constructor(
+    inode: Inode,
+    flags: number,
+    path: string,
+    readonly pipe: Pipe,
+  ) {
+    super(inode, flags, path);
+    pipe.readers++;
+    pipe.writers++;
+  }
+
+  override read(iter: IoIter): number {
+    return pipeRead(this.pipe, iter, this.nonblocking);
+  }
+
+  override write(iter: IoIter): number {
+    return pipeWrite(this.pipe, iter, this.nonblocking);
+  }
+
+  override poll(): number {
+    return (this.pipe.length > 0 ? POLLIN : 0) | (this.pipe.free >= PIPE_BUF ? POLLOUT : 0);
+  }
+
+  override readyBytes(): number {
+    return this.pipe.length;
+  }
+
+  protected override release(): void {
+    this.pipe.readers--;
     this.pipe.writers--;
   }
 }

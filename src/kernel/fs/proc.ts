@@ -309,11 +309,13 @@ function mapsOf(p: Process): string {
       named !== undefined ? a.start - ((a.backend as { vaOffset?: number }).vaOffset ?? a.start) : 0;
     let name = named?.path ?? '';
     if (a.start <= p.program.stackBottom && p.program.stackBottom < a.end) name = '[stack]';
-    else if (a.start === pageUp(p.brkStart) && a.end <= pageUp(p.brk) + 4096) name = '[heap]';
+    // Linux's test: an anonymous area that reaches [start_brk, brk] (the heap, merged with .bss or not).
+    else if (named === undefined && a.start <= p.brk && a.end >= pageUp(p.brkStart)) name = '[heap]';
+    // show_map_vma: the header ends in a space; a name is padded to column 73.
     const head = `${hex(a.start, 8)}-${hex(a.end, 8)} ${perms} ${hex(offset, 8)} ${named ? '00:01' : '00:00'} ${
       named?.ino ?? 0
-    }`;
-    out += name === '' ? `${head}\n` : `${head.padEnd(73)}${name}\n`;
+    } `;
+    out += name === '' ? `${head}\n` : `${head.padEnd(72)} ${name}\n`;
   }
   return out;
 }

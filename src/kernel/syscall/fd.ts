@@ -22,7 +22,7 @@ import {
   POLLOUT,
   POLLPRI,
 } from '../fs/file.js';
-import { PIPE_SIZE, Pipe, PipeInode, PipeReader, PipeWriter } from '../fs/pipe.js';
+import { Pipe, PipeDuplex, PipeInode, PipeReader, PipeWriter } from '../fs/pipe.js';
 import { fileOf } from './fsutil.js';
 import type { SyscallContext, SyscallEntry } from './table.js';
 import { EFAULT, EINVAL, int } from './util.js';
@@ -136,10 +136,12 @@ function fcntl(ctx: SyscallContext, [fd, cmd, arg]: readonly bigint[]): number {
     case F_SETOWN:
       return 0;
     case F_GETPIPE_SZ:
-      return f instanceof PipeReader || f instanceof PipeWriter ? PIPE_SIZE : EINVAL;
+      return f instanceof PipeReader || f instanceof PipeWriter || f instanceof PipeDuplex
+        ? f.pipe.capacity
+        : EINVAL;
     case F_SETPIPE_SZ:
-      if (!(f instanceof PipeReader || f instanceof PipeWriter)) return EINVAL;
-      return int(arg) <= PIPE_SIZE ? PIPE_SIZE : -Errno.EPERM;
+      if (!(f instanceof PipeReader || f instanceof PipeWriter || f instanceof PipeDuplex)) return EINVAL;
+      return f.pipe.resize(Number(BigInt.asUintN(32, arg)));
     default:
       return EINVAL;
   }

@@ -29,7 +29,7 @@ import {
   SymlinkInode,
 } from '../fs/inode.js';
 import { SpecialInode } from '../fs/memfs.js';
-import { Pipe, PipeInode, PipeReader, PipeWriter } from '../fs/pipe.js';
+import { Pipe, PipeDuplex, PipeInode, PipeReader, PipeWriter } from '../fs/pipe.js';
 import { ProcFileInode } from '../fs/proc.js';
 import { MAY_READ, MAY_WRITE, type NameiContext, permission } from '../fs/vfs.js';
 import type { SyscallContext } from './table.js';
@@ -126,6 +126,6 @@ function pipeEnd(inode: Inode, pipe: Pipe, flags: number, path: string): OpenFil
   const acc = flags & O_ACCMODE;
   if (acc === O_RDONLY) return new PipeReader(inode, flags, path, pipe);
   if (acc === O_WRONLY) return new PipeWriter(inode, flags, path, pipe);
-  // O_RDWR on a FIFO: Linux gives one file that both reads and writes; ours reads (rare; see the notes).
-  return new PipeReader(inode, flags, path, pipe);
+  // O_RDWR on a FIFO: one file that both reads and writes (and never waits for a partner to open).
+  return new PipeDuplex(inode, flags, path, pipe);
 }
