@@ -95,8 +95,10 @@ function parseRun(argv: string[]): RunRequest {
     }
     if (a === '--strace' || a === '-strace') req.options.strace = true;
     else if (a === '-s') req.options.straceStrlen = number(a, 0);
-    else if (a === '--stats') req.stats = true;
-    else if (a === '--no-jit') req.options.hart = { compile: false };
+    else if (a === '--stats') {
+      req.stats = true;
+      req.options.hart = { ...req.options.hart, countAccesses: true };
+    } else if (a === '--no-jit') req.options.hart = { ...req.options.hart, compile: false };
     else if (a === '--max-insns') req.options.maxInstructions = number(a, 1);
     else if (a === '--mem') req.memMiB = number(a, 1);
     else if (a === '--deterministic') req.deterministic = true;
@@ -259,7 +261,8 @@ function statsReport(kernel: Kernel, machine: Machine, ms: number): string {
     `instructions: ${s.instructions} in ${ms.toFixed(1)} ms (${(s.instructions / ms / 1000).toFixed(1)} MIPS, both tiers and the kernel)`,
     `  compiled tier ${s.compiledInstructions} (${pct(s.compiledInstructions, s.instructions)}%), interpreter ${s.instructions - s.compiledInstructions}; ` +
       `code pages decoded ${s.codePagesDecoded}, blocks compiled ${s.blocksCompiled}`,
-    `TLB: ${misses} misses (page walks), ${((1000 * misses) / Math.max(1, s.instructions)).toFixed(2)} per 1000 instructions; hits are tested inline by the hart and not counted`,
+    `TLB: ${s.dataAccesses} loads and stores tested inline, ${misses} page walks of every kind (fetch, data, kernel copies): ` +
+      `data hit rate at least ${s.dataAccesses === 0 ? '0' : (100 * Math.max(0, 1 - misses / s.dataAccesses)).toFixed(3)}%`,
     `user page faults: ${s.userFaults.fixed} fixed (lazy fills ${f.lazyFill}, of them zero page ${f.zeroPage}; copy-on-write copies ${f.cowCopy}, reuses ${f.cowReuse}), ${s.userFaults.signalled} signalled`,
     `kernel-mode page faults in user copies, routed by the per-CPU flag: ${t.kernelUserAccessFaults} (fixed ${t.fixed}, refused ${t.unfixed}); outside a user access (panics): ${t.panics}`,
     `user-memory accesses: copies in ${u.copiesIn} (${u.bytesIn} bytes), copies out ${u.copiesOut} (${u.bytesOut} bytes), strings ${u.strings}, iovec arrays ${u.iovecs}, futex words ${u.atomics}`,

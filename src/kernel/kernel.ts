@@ -85,6 +85,8 @@ export interface KernelStats {
   faultKinds: FaultStats;
   /** Code pages the harts decoded and blocks they compiled. */
   codePagesDecoded: number;
+  /** Loads and stores the harts executed (each one inline TLB test). */
+  dataAccesses: number;
   blocksCompiled: number;
   /** User-memory accesses during this kernel's runs, by kind. */
   userAccess: UserAccessCounts;
@@ -99,6 +101,7 @@ export class Kernel {
     userFaults: { fixed: 0, signalled: 0 },
     faultKinds: { lazyFill: 0, zeroPage: 0, cowCopy: 0, cowReuse: 0, refused: 0, spurious: 0 },
     codePagesDecoded: 0,
+    dataAccesses: 0,
     blocksCompiled: 0,
     userAccess: { copiesIn: 0, bytesIn: 0, copiesOut: 0, bytesOut: 0, strings: 0, iovecs: 0, atomics: 0 },
   };
@@ -289,6 +292,7 @@ export class Kernel {
       this.stats.compiledInstructions += hart.compiledInstret;
       this.stats.codePagesDecoded += hart.codePagesDecoded;
       this.stats.blocksCompiled += hart.blocksCompiled;
+      this.stats.dataAccesses += hart.dataAccesses;
       const faults = proc.aspace.stats().faults;
       for (const k of Object.keys(faults) as (keyof FaultStats)[]) this.stats.faultKinds[k] += faults[k];
       const access = userAccessSnapshot();

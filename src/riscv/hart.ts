@@ -60,6 +60,8 @@ export interface HartOptions {
   compile?: boolean;
   /** Executions of a block's first instruction before it is compiled (default 64; 1 compiles at once). */
   hotness?: number;
+  /** Count loads and stores in {@link Hart.dataAccesses} in both tiers (--stats; compiled blocks pay only then). */
+  countAccesses?: boolean;
 }
 
 /** A code page as the hart caches it: decoded slots, compiled blocks by slot, and their heat. */
@@ -83,6 +85,8 @@ export class Hart implements BlockHost {
   instret = 0;
   /** Of those, the ones compiled blocks ran (the rest ran in the interpreter). */
   compiledInstret = 0;
+  /** Loads and stores executed (both tiers): what the inline TLB tests served, hit or miss. */
+  dataAccesses = 0;
   /** Code pages decoded (each a cache of 2048 decoded slots) and blocks compiled, since creation. */
   codePagesDecoded = 0;
   blocksCompiled = 0;
@@ -146,6 +150,7 @@ export class Hart implements BlockHost {
     this.offX = mmu.tlbX.off;
     this.modeX = mmu.tlbX.modes;
     this.env = {
+      countAccesses: options.countAccesses === true,
       x: this.x,
       xh: this.xh,
       view: this.view,
@@ -229,6 +234,7 @@ export class Hart implements BlockHost {
     let blocks: (Block | null | undefined)[] = [];
     let heat: Uint8Array = EMPTY_HEAT;
     const jit = this.compile;
+    const countAccesses = this.env.countAccesses;
     try {
       while (done < budget) {
         let o = pc - pageStart;
@@ -309,6 +315,7 @@ export class Hart implements BlockHost {
           }
         }
         const f = dec[e + 2];
+        if (countAccesses && f >= 1 << 18) this.dataAccesses++; // a load or store (its size is in bits 18+)
         const rd = f & 31;
         const rs1 = (f >>> 5) & 31;
         const rs2 = (f >>> 10) & 31;

@@ -44,6 +44,8 @@ export type BlockFn = (h: BlockHost, limit: number) => number;
 
 /** The arrays a block works on (fixed for a hart's life, so a block closes over them). */
 export interface BlockEnv {
+  /** Compile a count of loads and stores into the blocks (HartOptions.countAccesses). */
+  countAccesses: boolean;
   x: Int32Array;
   xh: Int32Array;
   view: DataView;
@@ -379,7 +381,8 @@ export function compileBlock(
         end = true;
         continue;
     }
-    body.push(code);
+    // --stats: every load and store counts itself (compiled in only when asked: no cost otherwise).
+    body.push(env.countAccesses && size !== 0 ? `h.dataAccesses++; ${code}` : code);
     n++;
     o += ilen;
     exitPc = next;

@@ -135,3 +135,15 @@ describe("the kernel fixtures' recorded outputs are what qemu-riscv64 prints now
     assert.equal(demo.stdout, readFileSync(join(FIX, 'demo', 'demo.expected'), 'utf8'));
   });
 });
+
+describe('--stats counts loads and stores (the inline TLB tests) the same in both tiers', () => {
+  test('fileio: equal non-zero counts with countAccesses, none without', () => {
+    const counts = TIERS.map(
+      ([, hart]) =>
+        runGuest('fileio', ['fileio'], { ...hart, countAccesses: true }).kernel.stats.dataAccesses,
+    );
+    assert.ok(counts[0] > 10_000, `${counts[0]} loads and stores`);
+    assert.deepEqual(new Set(counts).size, 1, `tiers agree: ${counts.join(' ')}`);
+    assert.equal(runGuest('fileio', ['fileio']).kernel.stats.dataAccesses, 0);
+  });
+});
