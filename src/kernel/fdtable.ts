@@ -20,6 +20,8 @@ export class FdTable {
    * nfds to it.
    */
   maxFds = 64;
+  /** Processes sharing the table (CLONE_FILES without CLONE_THREAD); the last one's exit closes it. */
+  users = 1;
 
   /** `limit()` is the process's RLIMIT_NOFILE soft limit. */
   constructor(private readonly limit: () => number) {}
@@ -101,6 +103,23 @@ export class FdTable {
   /** The highest descriptor that could be open (close_range's bound). */
   get highest(): number {
     return this.files.length - 1;
+  }
+
+  /** fork's copy (Linux's dup_fd): the same open files, each shared once more, and their close-on-exec flags. */
+  copy(limit: () => number): FdTable {
+    const t = new FdTable(limit);
+    for (const [fd, f] of this.entries()) {
+      t.files[fd] = f.get();
+      t.cloexec[fd] = this.cloexec[fd] === true;
+      t.count++;
+    }
+    t.maxFds = this.maxFds;
+    return t;
+  }
+
+  /** execve: every close-on-exec descriptor is closed. */
+  closeOnExec(): void {
+    for (const [fd] of [...this.entries()]) if (this.cloexec[fd] === true) this.close(fd);
   }
 
   closeAll(): void {

@@ -64,6 +64,43 @@ export interface HartOptions {
   countAccesses?: boolean;
 }
 
+/** A task's user-visible hart state while another task runs on the hart (Linux's pt_regs and FP state). */
+export interface HartContext {
+  x: Int32Array;
+  xh: Int32Array;
+  f: Int32Array;
+  fh: Int32Array;
+  pc: number;
+  fflags: number;
+  frm: number;
+}
+
+/** A zeroed context (every register 0, pc 0, round to nearest). */
+export function newHartContext(): HartContext {
+  return {
+    x: new Int32Array(32),
+    xh: new Int32Array(32),
+    f: new Int32Array(32),
+    fh: new Int32Array(32),
+    pc: 0,
+    fflags: 0,
+    frm: 0,
+  };
+}
+
+/** A copy of `ctx` (what fork and clone give the new task). */
+export function cloneHartContext(ctx: HartContext): HartContext {
+  return {
+    x: ctx.x.slice(),
+    xh: ctx.xh.slice(),
+    f: ctx.f.slice(),
+    fh: ctx.fh.slice(),
+    pc: ctx.pc,
+    fflags: ctx.fflags,
+    frm: ctx.frm,
+  };
+}
+
 /** A code page as the hart caches it: decoded slots, compiled blocks by slot, and their heat. */
 interface CodePage {
   dec: Int32Array;
@@ -97,7 +134,8 @@ export class Hart implements BlockHost {
   tvalLo = 0;
   tvalHi = 0;
 
-  private readonly mmu: Mmu;
+  /** The MMU every fetch, load and store goes through (its CPU's). */
+  readonly mmu: Mmu;
   private readonly bytes: Uint8Array;
   private readonly view: DataView;
   private readonly mask: number;
@@ -192,6 +230,29 @@ export class Hart implements BlockHost {
   /** After the kernel served the `ecall` at `pc`: the next instruction runs. */
   completeEcall(): void {
     this.pc += 4;
+  }
+
+  /** Copies the user-visible state (registers, pc, fcsr) into `ctx`: the first half of a context switch. */
+  saveContext(ctx: HartContext): void {
+    ctx.x.set(this.x);
+    ctx.xh.set(this.xh);
+    ctx.f.set(this.f);
+    ctx.fh.set(this.fh);
+    ctx.pc = this.pc;
+    ctx.fflags = this.fflags;
+    ctx.frm = this.frm;
+  }
+
+  /** Takes on the state in `ctx` (the second half); the reservation breaks, as a context switch must. */
+  loadContext(ctx: HartContext): void {
+    this.x.set(ctx.x);
+    this.xh.set(ctx.xh);
+    this.f.set(ctx.f);
+    this.fh.set(ctx.fh);
+    this.pc = ctx.pc;
+    this.fflags = ctx.fflags;
+    this.frm = ctx.frm;
+    this.reserved = -1;
   }
 
   /** Breaks the LR/SC reservation (a context switch, or a store by another hart to the reserved word). */

@@ -9,6 +9,7 @@
  * kernel reports the deadlock.
  */
 import { Errno } from '../../errno/index.js';
+import type { WaitQueue } from '../wait.js';
 import { type DirEntry, DirInode, type Inode, type IoIter, RegularInode } from './inode.js';
 
 export const O_ACCMODE = 3;
@@ -97,6 +98,11 @@ export abstract class OpenFile {
   /** Events ready now (poll's revents before masking). */
   poll(): number {
     return POLLIN | POLLOUT;
+  }
+
+  /** The queue woken when {@link poll}'s answer may change (undefined: it never does, or the host decides). */
+  pollQueue(): WaitQueue | undefined {
+    return undefined;
   }
 
   /** Bytes ready to read (FIONREAD), or undefined when the file has no such notion. */

@@ -6,6 +6,7 @@
  * whole or not at all. FIFOs (mknod) open into the same pipe.
  */
 import { Errno } from '../../errno/index.js';
+import { WaitQueue } from '../wait.js';
 import { BLOCKED, OpenFile, POLLERR, POLLHUP, POLLIN, POLLOUT } from './file.js';
 import { Inode, type IoIter, S_IFIFO, type SuperBlock } from './inode.js';
 
@@ -21,6 +22,8 @@ export class Pipe {
   length = 0;
   readers = 0;
   writers = 0;
+  /** Readers, writers and pollers wait here; every change to the contents or the ends wakes them. */
+  readonly wait = new WaitQueue();
 
   get capacity(): number {
     return this.ring.length;
@@ -58,6 +61,7 @@ export class Pipe {
       done += moved;
       if (moved < n) break;
     }
+    if (done > 0) this.wait.wake();
     return done;
   }
 
@@ -83,6 +87,7 @@ export class Pipe {
       done += moved;
       if (moved < n) break;
     }
+    if (done > 0) this.wait.wake();
     return done;
   }
 }
@@ -122,10 +127,8 @@ function pipeWrite(pipe: Pipe, iter: IoIter, nonblocking: boolean): number {
   // Up to PIPE_BUF bytes go in whole: wait until they fit.
   if (pipe.free === 0 || (want <= PIPE_BUF && pipe.free < want)) return nonblocking ? -Errno.EAGAIN : BLOCKED;
   const n = pipe.fill(iter, want);
-  if (n === 0) return -Errno.EFAULT;
-  // A blocking writer on Linux waits for room for the rest; with one task nobody would make room,
-  // so it answers what went in (the scheduler of the processes issue makes it wait).
-  return n;
+  // A blocking writer waits for room for the rest: the system call goes on writing (rw.ts).
+  return n === 0 ? -Errno.EFAULT : n;
 }
 
 export class PipeReader extends OpenFile {
@@ -155,8 +158,13 @@ export class PipeReader extends OpenFile {
     return this.pipe.length;
   }
 
+  override pollQueue(): WaitQueue {
+    return this.pipe.wait;
+  }
+
   protected override release(): void {
     this.pipe.readers--;
+    this.pipe.wait.wake();
   }
 }
 
@@ -176,18 +184,7 @@ export class PipeWriter extends OpenFile {
   }
 
   override write(iter: IoIter): number {
-    const p = this.pipe;
-    if (p.readers === 0) return -Errno.EPIPE;
-    const want = iter.count;
-    if (want === 0) return 0;
-    // Up to PIPE_BUF bytes go in whole: wait until they fit.
-    if (p.free === 0 || (want <= PIPE_BUF && p.free < want))
-      return this.nonblocking ? -Errno.EAGAIN : BLOCKED;
-    const n = p.fill(iter, want);
-    if (n === 0) return -Errno.EFAULT;
-    // A blocking writer on Linux waits for room for the rest; with one task nobody would make room,
-    // so it answers what went in (the scheduler of the processes issue makes it wait).
-    return n;
+    return pipeWrite(this.pipe, iter, this.nonblocking);
   }
 
   override poll(): number {
@@ -198,8 +195,13 @@ export class PipeWriter extends OpenFile {
     return this.pipe.length;
   }
 
+  override pollQueue(): WaitQueue {
+    return this.pipe.wait;
+  }
+
   protected override release(): void {
     this.pipe.writers--;
+    this.pipe.wait.wake();
   }
 }
 
@@ -232,8 +234,13 @@ export class PipeDuplex extends OpenFile {
     return this.pipe.length;
   }
 
+  override pollQueue(): WaitQueue {
+    return this.pipe.wait;
+  }
+
   protected override release(): void {
     this.pipe.readers--;
     this.pipe.writers--;
+    this.pipe.wait.wake();
   }
 }

@@ -284,11 +284,11 @@ function mountsOf(vfs: Vfs): string {
 function statusOf(p: Process): string {
   return (
     `Name:\t${p.comm}\nUmask:\t${p.umask.toString(8).padStart(4, '0')}\nState:\tR (running)\n` +
-    `Tgid:\t${p.pid}\nPid:\t${p.pid}\nPPid:\t${p.ppid}\n` +
+    `Tgid:\t${p.pid}\nPid:\t${p.pid}\nPPid:\t${p.parent?.pid ?? 0}\n` +
     `Uid:\t${p.creds.uid}\t${p.creds.uid}\t${p.creds.uid}\t${p.creds.uid}\n` +
     `Gid:\t${p.creds.gid}\t${p.creds.gid}\t${p.creds.gid}\t${p.creds.gid}\n` +
-    `FDSize:\t${Math.max(64, p.fds.size)}\nThreads:\t1\n` +
-    `SigBlk:\t${p.sigmask.toString(16).padStart(16, '0')}\n`
+    `FDSize:\t${Math.max(64, p.fds.size)}\nThreads:\t${p.tasks.size}\n` +
+    `SigBlk:\t${(p.leader?.sigmask ?? 0n).toString(16).padStart(16, '0')}\n`
   );
 }
 

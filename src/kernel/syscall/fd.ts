@@ -23,6 +23,7 @@ import {
   POLLPRI,
 } from '../fs/file.js';
 import { Pipe, PipeDuplex, PipeInode, PipeReader, PipeWriter } from '../fs/pipe.js';
+import type { Wait } from '../task.js';
 import { fileOf } from './fsutil.js';
 import type { SyscallContext, SyscallEntry } from './table.js';
 import { EFAULT, EINVAL, int } from './util.js';
@@ -280,11 +281,33 @@ function pollFile(f: OpenFile | undefined, events: number): number {
   return f.poll() & (events | POLLERR | POLLHUP);
 }
 
-/** Nothing ready yet: sleep out a finite timeout (nothing else can change); an endless wait is a deadlock. */
-function waitNothing(ctx: SyscallContext, ns: bigint | undefined, what: string): number {
-  if (ns === undefined) return ctx.kernel.block(ctx.proc, what);
-  if (ns > 0n) ctx.kernel.host.sleepNs(ns);
-  return 0;
+/**
+ * Nothing ready yet: the task waits on the files' queues until `scan`
+ * finds something, the timeout passes (`done(0)`) or a signal comes
+ * (EINTR). `scan` answers the number ready; `done(n)` writes the results.
+ */
+function pollWait(
+  ctx: SyscallContext,
+  ns: bigint | undefined,
+  files: readonly (OpenFile | undefined)[],
+  what: string,
+  scan: () => number,
+  done: (ready: number) => number,
+): number {
+  const ready = scan();
+  if (ready > 0 || ns === 0n) return done(ready);
+  const queues = [...new Set(files.map((f) => f?.pollQueue()).filter((q) => q !== undefined))];
+  const wait: Wait = {
+    queues,
+    what,
+    deadlineNs: ns === undefined ? undefined : ctx.kernel.host.monotonicNs() + ns,
+    retry: () => {
+      const n = scan();
+      return n > 0 ? done(n) : ctx.kernel.sleep(ctx.task, wait);
+    },
+    timedOut: () => done(scan()),
+  };
+  return ctx.kernel.sleep(ctx.task, wait);
 }
 
 /** A sigmask argument (ppoll, pselect6): read and checked; it would apply while waiting (delivery: the processes issue). */
@@ -306,21 +329,26 @@ function ppoll(ctx: SyscallContext, [fds, nfds, tmo, sigmask, sigsetsize]: reado
   const raw = new Uint8Array(n * 8);
   if (copyFromUser(ctx.proc.mm, raw, fds) > 0) return EFAULT;
   const v = new DataView(raw.buffer);
-  let ready = 0;
-  for (let i = 0; i < n; i++) {
+  const files = Array.from({ length: n }, (_, i) => {
     const fd = v.getInt32(i * 8, true);
-    const events = v.getUint16(i * 8 + 4, true);
-    const rev = fd < 0 ? 0 : pollFile(ctx.proc.fds.get(fd), events);
-    v.setUint16(i * 8 + 6, rev, true);
-    if (rev !== 0) ready++;
-  }
-  if (ready === 0) {
-    const r = waitNothing(ctx, timeout, 'ppoll');
-    if (r !== 0) return r;
-  }
-  if (n > 0 && copyToUser(ctx.proc.mm, fds, raw) > 0) return EFAULT;
-  if (tmo !== 0n && ready === 0) writeVal(ctx.proc.mm, tmo, TIMESPEC, { tv_sec: 0n, tv_nsec: 0n });
-  return ready;
+    return fd < 0 ? undefined : ctx.proc.fds.get(fd);
+  });
+  const scan = () => {
+    let ready = 0;
+    for (let i = 0; i < n; i++) {
+      const fd = v.getInt32(i * 8, true);
+      const events = v.getUint16(i * 8 + 4, true);
+      const rev = fd < 0 ? 0 : pollFile(ctx.proc.fds.get(fd), events);
+      v.setUint16(i * 8 + 6, rev, true);
+      if (rev !== 0) ready++;
+    }
+    return ready;
+  };
+  return pollWait(ctx, timeout, files, 'ppoll', scan, (ready) => {
+    if (n > 0 && copyToUser(ctx.proc.mm, fds, raw) > 0) return EFAULT;
+    if (tmo !== 0n && ready === 0) writeVal(ctx.proc.mm, tmo, TIMESPEC, { tv_sec: 0n, tv_nsec: 0n });
+    return ready;
+  });
 }
 
 const SIGSET_ARG = struct('sigset_argpack', [
@@ -353,35 +381,45 @@ function pselect6(
   if (sets.includes(null)) return EFAULT;
   const masks = [POLLIN | POLLHUP | POLLERR, POLLOUT | POLLERR, POLLPRI];
   const out = sets.map((s) => (s === undefined || s === null ? undefined : new Uint8Array(s.length)));
-  let ready = 0;
+  const files: (OpenFile | undefined)[] = [];
   for (let fd = 0; fd < n; fd++) {
     const bit = 1 << (fd & 7);
-    const wanted = sets.some((s) => s != null && (s[fd >> 3] & bit) !== 0);
-    if (!wanted) continue;
+    if (!sets.some((s) => s != null && (s[fd >> 3] & bit) !== 0)) continue;
     const f = ctx.proc.fds.get(fd);
     if (f === undefined) return -Errno.EBADF;
-    const ev = f.poll() | (f.poll() & POLLHUP ? POLLIN : 0);
-    for (let k = 0; k < 3; k++) {
-      const s = sets[k];
-      const o = out[k];
-      if (s == null || o === undefined || (s[fd >> 3] & bit) === 0) continue;
-      if ((ev & masks[k]) !== 0) {
-        o[fd >> 3] |= bit;
-        ready++;
+    files.push(f);
+  }
+  const scan = () => {
+    let ready = 0;
+    for (const o of out) o?.fill(0);
+    for (let fd = 0; fd < n; fd++) {
+      const bit = 1 << (fd & 7);
+      const wanted = sets.some((s) => s != null && (s[fd >> 3] & bit) !== 0);
+      if (!wanted) continue;
+      const f = ctx.proc.fds.get(fd);
+      if (f === undefined) continue;
+      const ev = f.poll() | (f.poll() & POLLHUP ? POLLIN : 0);
+      for (let k = 0; k < 3; k++) {
+        const s = sets[k];
+        const o = out[k];
+        if (s == null || o === undefined || (s[fd >> 3] & bit) === 0) continue;
+        if ((ev & masks[k]) !== 0) {
+          o[fd >> 3] |= bit;
+          ready++;
+        }
       }
     }
-  }
-  if (ready === 0) {
-    const r = waitNothing(ctx, timeout, 'pselect6');
-    if (r !== 0) return r;
-  }
-  const ptrs = [readfds, writefds, exceptfds];
-  for (let k = 0; k < 3; k++) {
-    const o = out[k];
-    if (o !== undefined && o.length > 0 && copyToUser(ctx.proc.mm, ptrs[k], o) > 0) return EFAULT;
-  }
-  if (tmo !== 0n && ready === 0) writeVal(ctx.proc.mm, tmo, TIMESPEC, { tv_sec: 0n, tv_nsec: 0n });
-  return ready;
+    return ready;
+  };
+  return pollWait(ctx, timeout, files, 'pselect6', scan, (ready) => {
+    const ptrs = [readfds, writefds, exceptfds];
+    for (let k = 0; k < 3; k++) {
+      const o = out[k];
+      if (o !== undefined && o.length > 0 && copyToUser(ctx.proc.mm, ptrs[k], o) > 0) return EFAULT;
+    }
+    if (tmo !== 0n && ready === 0) writeVal(ctx.proc.mm, tmo, TIMESPEC, { tv_sec: 0n, tv_nsec: 0n });
+    return ready;
+  });
 }
 
 export const fdCalls: SyscallEntry[] = [

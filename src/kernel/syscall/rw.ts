@@ -23,27 +23,61 @@ import {
 } from '../fs/file.js';
 import { type IoIter, KernelIter, RegularInode } from '../fs/inode.js';
 import { PipeReader, PipeWriter } from '../fs/pipe.js';
+import type { Wait } from '../task.js';
 import { fileOf } from './fsutil.js';
 import type { SyscallContext, SyscallEntry } from './table.js';
 import { EINVAL, int, MAX_RW_COUNT } from './util.js';
 
 const SIGPIPE = 13;
 
-/** A read that found nothing for a blocking caller: the kernel decides (park the task, or a deadlock report). */
+/** A stream that has nothing for a blocking caller: the task waits on the file's queue (or nothing can wake it). */
+export function waitOnFile(ctx: SyscallContext, f: OpenFile, what: string): number {
+  const q = f.pollQueue();
+  return ctx.kernel.sleep(ctx.task, { queues: q === undefined ? [] : [q], what: `${what} ${f.path}` });
+}
+
+/** A read; a stream with nothing yet parks the task, and the read runs again when the stream changes. */
 function readFrom(ctx: SyscallContext, f: OpenFile, iter: IoIter, pos?: number): number {
   if (!f.readable) return -Errno.EBADF;
   if (f instanceof DirFile) return -Errno.EISDIR;
   const n = f.read(iter, pos);
   if (n === 0 && iter.faulted) return -Errno.EFAULT;
-  return n === BLOCKED ? ctx.kernel.block(ctx.proc, `read from ${f.path}`) : n;
+  return n === BLOCKED ? waitOnFile(ctx, f, 'read from') : n;
 }
 
+/**
+ * A write. A blocking write to a stream that takes only part (a full pipe)
+ * waits for room and goes on until all is written, as Linux's pipe_write:
+ * a signal ends it with what went in so far (EINTR when nothing did).
+ */
 function writeTo(ctx: SyscallContext, f: OpenFile, iter: IoIter, pos?: number): number {
   if (!f.writable) return -Errno.EBADF;
   const n = f.write(iter, pos);
   if (n === 0 && iter.faulted) return -Errno.EFAULT;
   if (n === -Errno.EPIPE) ctx.kernel.signal(ctx.proc, SIGPIPE);
-  return n === BLOCKED ? ctx.kernel.block(ctx.proc, `write to ${f.path}`) : n;
+  const queue = f.pollQueue();
+  if (
+    queue !== undefined &&
+    !f.nonblocking &&
+    (n === BLOCKED || (n > 0 && iter.count > 0 && !iter.faulted))
+  ) {
+    let done = n === BLOCKED ? 0 : n;
+    const wait: Wait = {
+      queues: [queue],
+      what: `write to ${f.path}`,
+      retry: () => {
+        const m = f.write(iter, pos);
+        if (m === -Errno.EPIPE) ctx.kernel.signal(ctx.proc, SIGPIPE);
+        if (m < 0 && m !== BLOCKED) return done > 0 ? done : m;
+        if (m > 0) done += m;
+        if (iter.count === 0 || iter.faulted) return done;
+        return ctx.kernel.sleep(ctx.task, wait);
+      },
+      interrupted: () => (done > 0 ? done : -Errno.EINTR),
+    };
+    return ctx.kernel.sleep(ctx.task, wait);
+  }
+  return n;
 }
 
 function read(ctx: SyscallContext, [fd, buf, count]: readonly bigint[]): number {
@@ -171,10 +205,12 @@ function copyBetween(
   while (done < len) {
     const piece = new KernelIter(buf.subarray(0, Math.min(buf.length, len - done)));
     const got = src.read(piece, inPos === undefined ? undefined : inPos + done);
-    if (got === BLOCKED) return done > 0 ? done : ctx.kernel.block(ctx.proc, `sendfile from ${src.path}`);
+    if (got === BLOCKED) return done > 0 ? done : waitOnFile(ctx, src, 'sendfile from');
     if (got < 0) return done > 0 ? done : got;
     if (got === 0) break;
     const put = dst.write(new KernelIter(piece.done), outPos === undefined ? undefined : outPos + done);
+    // A full output pipe: what was read cannot be put back, so the call answers what went through.
+    if (put === BLOCKED) return done > 0 ? done : -Errno.EAGAIN;
     if (put < 0) {
       if (put === -Errno.EPIPE) ctx.kernel.signal(ctx.proc, SIGPIPE);
       return done > 0 ? done : put;

@@ -32,7 +32,8 @@ import { EFAULT, EINVAL, int } from './util.js';
 const ESRCH = -Errno.ESRCH;
 
 /** The pid argument names this process (0 or its own pid). */
-const isSelf = (ctx: SyscallContext, pid: bigint) => int(pid) === 0 || int(pid) === ctx.proc.pid;
+/** A pid argument naming a live task (0: the caller). */
+const isSelf = (ctx: SyscallContext, pid: bigint) => int(pid) === 0 || ctx.kernel.tasks.has(int(pid));
 
 function umask(ctx: SyscallContext, [mask]: readonly bigint[]): number {
   const old = ctx.proc.umask;
@@ -180,7 +181,7 @@ function schedGetaffinity(ctx: SyscallContext, [pid, len, mask]: readonly bigint
   if (n * 8 < 1 || (n & 7) !== 0) return EINVAL;
   if (!isSelf(ctx, pid)) return ESRCH;
   const out = new Uint8Array(8);
-  out[0] = 1;
+  for (let c = 0; c < Math.min(64, ctx.kernel.cpus.length); c++) out[c >> 3] |= 1 << (c & 7);
   return copyToUser(ctx.proc.mm, mask, out) > 0 ? EFAULT : 8;
 }
 
@@ -193,7 +194,7 @@ function schedSetaffinity(ctx: SyscallContext, [pid, len, mask]: readonly bigint
 }
 
 function getcpu(ctx: SyscallContext, [cpu, node]: readonly bigint[]): number {
-  if (cpu !== 0n) writeVal(ctx.proc.mm, cpu, u32, 0);
+  if (cpu !== 0n) writeVal(ctx.proc.mm, cpu, u32, Math.max(0, ctx.task.onCpu));
   if (node !== 0n) writeVal(ctx.proc.mm, node, u32, 0);
   return 0;
 }
@@ -225,11 +226,13 @@ const FUTEX_OPS: FetchOp[] = ['set', 'add', 'or', 'andn', 'xor'];
 /** The top of user space (TASK_SIZE for Sv39): a futex key past it is EFAULT even for a private wake. */
 const TASK_SIZE = 2n ** 38n;
 
+/** A wake count: an int, and Linux's loop wakes one before it compares (0 or less wakes one). */
+const count = (v: bigint): number => Math.max(1, int(v));
+
 /**
- * futex on one task: a wait whose word still holds `val` would sleep until
- * a wake that nobody can send, so with a timeout it sleeps that out
- * (ETIMEDOUT) and without one the kernel reports the deadlock; a wake
- * finds no waiter (0). Words are checked as Linux's get_futex_key does:
+ * futex: waiters by address space and address (futex.ts); a wait whose
+ * word still holds `val` parks the task until a wake, its timeout or a
+ * signal. Words are checked as Linux's get_futex_key does:
  * alignment first (EINVAL), then access (EFAULT; a private wake only needs
  * a user address).
  */
@@ -259,27 +262,50 @@ function futex(ctx: SyscallContext, [uaddr, opArg, val, timeout, uaddr2, val3]: 
       }
       const now = atomicLoadU32(mm, uaddr);
       if (now !== Number(BigInt.asUintN(32, val))) return -Errno.EAGAIN;
-      if (ns === undefined) return ctx.kernel.block(ctx.proc, 'futex wait');
-      // FUTEX_WAIT's timeout is relative; WAIT_BITSET's is absolute on the chosen clock.
-      const clockNow =
-        (raw & FUTEX_CLOCK_REALTIME) !== 0 ? ctx.kernel.host.realtimeNs() : ctx.kernel.host.monotonicNs();
-      const wait = op === FUTEX_WAIT ? ns : ns > clockNow ? ns - clockNow : 0n;
-      if (wait > 0n) ctx.kernel.host.sleepNs(wait);
-      return -Errno.ETIMEDOUT;
+      const bitset = op === FUTEX_WAIT_BITSET ? Number(BigInt.asUintN(32, val3)) | 0 : -1;
+      let deadline: bigint | undefined;
+      if (ns !== undefined) {
+        // FUTEX_WAIT's timeout is relative; WAIT_BITSET's is absolute on the chosen clock.
+        const clockNow =
+          (raw & FUTEX_CLOCK_REALTIME) !== 0 ? ctx.kernel.host.realtimeNs() : ctx.kernel.host.monotonicNs();
+        const wait = op === FUTEX_WAIT ? ns : ns > clockNow ? ns - clockNow : 0n;
+        if (wait === 0n) return -Errno.ETIMEDOUT;
+        deadline = ctx.kernel.host.monotonicNs() + wait;
+      }
+      return ctx.kernel.futexes.wait(
+        ctx.kernel,
+        ctx.task,
+        ctx.proc.mmStruct,
+        Number(uaddr),
+        bitset,
+        deadline,
+      );
     }
     case FUTEX_WAKE:
-    case FUTEX_WAKE_BITSET:
+    case FUTEX_WAKE_BITSET: {
       if (op === FUTEX_WAKE_BITSET && BigInt.asUintN(32, val3) === 0n) return EINVAL;
-      return wakeKey(uaddr);
+      const k = wakeKey(uaddr);
+      if (k !== 0) return k;
+      const bitset = op === FUTEX_WAKE_BITSET ? Number(BigInt.asUintN(32, val3)) | 0 : -1;
+      return ctx.kernel.futexes.wake(ctx.proc.mmStruct, Number(uaddr), count(val), bitset);
+    }
     case FUTEX_REQUEUE:
     case FUTEX_CMP_REQUEUE: {
       const k = wakeKey(uaddr);
       if (k !== 0) return k;
       const k2 = wakeKey(uaddr2);
       if (k2 !== 0) return k2;
+      // val2 (the number to requeue) travels in the timeout argument; negative is EINVAL.
+      if (int(timeout) < 0 || int(val) < 0) return EINVAL;
       if (op === FUTEX_CMP_REQUEUE && atomicLoadU32(mm, uaddr) !== Number(BigInt.asUintN(32, val3)))
         return -Errno.EAGAIN;
-      return 0;
+      return ctx.kernel.futexes.requeue(
+        ctx.proc.mmStruct,
+        Number(uaddr),
+        int(val),
+        Number(uaddr2),
+        int(timeout),
+      );
     }
     case FUTEX_WAKE_OP: {
       const k = wakeKey(uaddr);
@@ -290,8 +316,16 @@ function futex(ctx: SyscallContext, [uaddr, opArg, val, timeout, uaddr2, val3]: 
       let oparg = (encoded << 8) >> 20;
       if (shift !== 0) oparg = 1 << (oparg & 31);
       if (fop > 4) return -Errno.ENOSYS;
-      atomicFetchOpU32(mm, uaddr2, FUTEX_OPS[fop], oparg);
-      return 0;
+      const cmp = (encoded >>> 24) & 15;
+      const cmparg = (encoded << 20) >> 20;
+      const old = atomicFetchOpU32(mm, uaddr2, FUTEX_OPS[fop], oparg) | 0;
+      let woke = ctx.kernel.futexes.wake(ctx.proc.mmStruct, Number(uaddr), count(val), -1);
+      const hit = [old === cmparg, old !== cmparg, old < cmparg, old <= cmparg, old > cmparg, old >= cmparg][
+        cmp
+      ];
+      if (hit === undefined) return -Errno.ENOSYS;
+      if (hit) woke += ctx.kernel.futexes.wake(ctx.proc.mmStruct, Number(uaddr2), count(timeout), -1);
+      return woke;
     }
     default:
       return -Errno.ENOSYS;
@@ -303,7 +337,7 @@ const RSEQ_FLAG_UNREGISTER = 1;
 
 /** rseq: registration is kept and the area's cpu ids are written (one CPU: they never change). */
 function rseq(ctx: SyscallContext, [addr, len, flags, sig]: readonly bigint[]): number {
-  const p = ctx.proc;
+  const p = ctx.task;
   const fl = int(flags);
   const n = Number(BigInt.asUintN(32, len));
   if ((fl & RSEQ_FLAG_UNREGISTER) !== 0) {
@@ -321,7 +355,7 @@ function rseq(ctx: SyscallContext, [addr, len, flags, sig]: readonly bigint[]): 
   }
   if ((addr & 31n) !== 0n || n < RSEQ_SIG_SIZE) return EINVAL;
   // cpu_id_start (u32) and cpu_id (u32) at the start of struct rseq.
-  if (copyToUser(p.mm, addr, new Uint8Array(8)) > 0) return EFAULT;
+  if (copyToUser(ctx.proc.mm, addr, new Uint8Array(8)) > 0) return EFAULT;
   p.rseq = { addr, len: n, sig: Number(BigInt.asUintN(32, sig)) };
   return 0;
 }
@@ -376,7 +410,7 @@ function hwprobeValue(key: bigint): bigint | undefined {
 
 function riscvFlushIcache(ctx: SyscallContext, [, , flags]: readonly bigint[]): number {
   if ((BigInt.asUintN(64, flags) & ~1n) !== 0n) return EINVAL;
-  ctx.proc.hart.flushDecoded();
+  for (const cpu of ctx.kernel.cpus) cpu.hart.flushDecoded();
   return 0;
 }
 
@@ -388,14 +422,22 @@ export const sysCalls: SyscallEntry[] = [
     args: ['int', 'ptr', 'ptr'],
     handler: (ctx, [pid, head, len]) => {
       if (!isSelf(ctx, pid)) return ESRCH;
-      writeVal(ctx.proc.mm, head, u64, ctx.proc.robustList);
+      writeVal(ctx.proc.mm, head, u64, ctx.task.robustList);
       writeVal(ctx.proc.mm, len, u64, 24n);
       return 0;
     },
   },
   { nr: 122, name: 'sched_setaffinity', args: ['int', 'size', 'ptr'], handler: schedSetaffinity },
   { nr: 123, name: 'sched_getaffinity', args: ['int', 'size', 'ptr'], handler: schedGetaffinity },
-  { nr: 124, name: 'sched_yield', args: [], handler: () => 0 },
+  {
+    nr: 124,
+    name: 'sched_yield',
+    args: [],
+    handler: (ctx) => {
+      ctx.kernel.yieldCpu(ctx.task);
+      return 0;
+    },
+  },
   { nr: 144, name: 'setgid', args: ['int'], handler: (ctx, a) => setid(ctx, a.slice(0, 1), 'gid') },
   { nr: 146, name: 'setuid', args: ['int'], handler: (ctx, a) => setid(ctx, a.slice(0, 1), 'uid') },
   {
@@ -422,30 +464,6 @@ export const sysCalls: SyscallEntry[] = [
     args: ['ptr', 'ptr', 'ptr'],
     handler: (ctx, a) => getresid(ctx, a, ctx.proc.creds.gid),
   },
-  {
-    nr: 154,
-    name: 'setpgid',
-    args: ['int', 'int'],
-    handler: (ctx, [pid, pgid]) => {
-      if (int(pgid) < 0) return EINVAL;
-      if (!isSelf(ctx, pid)) return ESRCH;
-      return int(pgid) === 0 || int(pgid) === ctx.proc.pid ? 0 : -Errno.EPERM;
-    },
-  },
-  {
-    nr: 155,
-    name: 'getpgid',
-    args: ['int'],
-    handler: (ctx, [pid]) => (isSelf(ctx, pid) ? ctx.proc.pid : ESRCH),
-  },
-  {
-    nr: 156,
-    name: 'getsid',
-    args: ['int'],
-    handler: (ctx, [pid]) => (isSelf(ctx, pid) ? ctx.proc.pid : ESRCH),
-  },
-  // The process leads its group already: Linux's setsid refuses a group leader.
-  { nr: 157, name: 'setsid', args: [], handler: () => -Errno.EPERM },
   {
     nr: 158,
     name: 'getgroups',

@@ -7,6 +7,7 @@
  */
 import type { Kernel } from '../kernel.js';
 import type { Process } from '../process.js';
+import type { Task } from '../task.js';
 import { fdCalls } from './fd.js';
 import { fsCalls } from './fs.js';
 import { memoryCalls } from './memory.js';
@@ -47,7 +48,9 @@ export type ArgKind =
 
 export interface SyscallContext {
   kernel: Kernel;
+  /** The calling process, and the calling thread. */
   proc: Process;
+  task: Task;
 }
 
 export type Handler = (ctx: SyscallContext, a: readonly bigint[]) => bigint | number;

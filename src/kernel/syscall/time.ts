@@ -66,7 +66,7 @@ function clockGetres(ctx: SyscallContext, [clock, res]: readonly bigint[]): numb
 
 const TIMER_ABSTIME = 1;
 
-function clockNanosleep(ctx: SyscallContext, [clock, flags, req]: readonly bigint[]): number {
+function clockNanosleep(ctx: SyscallContext, [clock, flags, req, rem]: readonly bigint[]): number {
   const c = int(clock);
   // Linux sleeps on REALTIME, MONOTONIC, BOOTTIME, TAI and the process CPU clock; the coarse and raw
   // clocks and the thread CPU clock have no sleep (EOPNOTSUPP).
@@ -81,19 +81,40 @@ function clockNanosleep(ctx: SyscallContext, [clock, flags, req]: readonly bigin
   const want = readTimespec(ctx, req);
   if (typeof want === 'number') return want;
   let wait = want;
-  if ((int(flags) & TIMER_ABSTIME) !== 0) {
+  const absolute = (int(flags) & TIMER_ABSTIME) !== 0;
+  if (absolute) {
     const now = clockNs(ctx, c) ?? 0n;
     wait = want > now ? want - now : 0n;
   }
-  if (wait > 0n) ctx.kernel.host.sleepNs(wait);
-  return 0;
+  return sleepFor(ctx, wait, absolute ? 0n : rem);
 }
 
-function nanosleep(ctx: SyscallContext, [req]: readonly bigint[]): number {
+/**
+ * Parks the task for `ns` (a sleep): 0 when the time is up; a signal ends
+ * it early with EINTR and the time left written to `rem` (unless NULL).
+ */
+function sleepFor(ctx: SyscallContext, ns: bigint, rem: bigint): number {
+  if (ns <= 0n) return 0;
+  const deadline = ctx.kernel.host.monotonicNs() + ns;
+  return ctx.kernel.sleep(ctx.task, {
+    queues: [],
+    deadlineNs: deadline,
+    what: 'sleep',
+    timedOut: () => 0,
+    interrupted: () => {
+      if (rem !== 0n) {
+        const left = deadline - ctx.kernel.host.monotonicNs();
+        writeVal(ctx.proc.mm, rem, TIMESPEC, toTimespec(left > 0n ? left : 0n));
+      }
+      return -Errno.EINTR;
+    },
+  });
+}
+
+function nanosleep(ctx: SyscallContext, [req, rem]: readonly bigint[]): number {
   const want = readTimespec(ctx, req);
   if (typeof want === 'number') return want;
-  if (want > 0n) ctx.kernel.host.sleepNs(want);
-  return 0;
+  return sleepFor(ctx, want, rem);
 }
 
 const TIMEVAL = struct('timeval', [
