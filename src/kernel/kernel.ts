@@ -443,6 +443,14 @@ export class Kernel {
       // Every trap ends an LR/SC reservation, as Linux's return from a trap does.
       hart.breakReservation();
       this.trap(cpu, task, r);
+      if (this.yielding === task) {
+        this.yielding = undefined;
+        if (cpu.task === task && task.state === TaskState.Runnable) {
+          this.unload(cpu);
+          this.runqueue.push(task);
+        }
+        break;
+      }
     }
     // Another hart may store to the reserved word before this one runs again: the reservation ends.
     hart.breakReservation();
@@ -725,10 +733,11 @@ export class Kernel {
 
   /** A task yields its CPU (sched_yield): it goes to the back of the line. */
   yieldCpu(task: Task): void {
-    if (this.runqueue.length === 0 || task.onCpu < 0) return;
-    this.unload(this.cpus[task.onCpu]);
-    this.runqueue.push(task);
+    if (this.runqueue.length > 0) this.yielding = task;
   }
+
+  /** The task whose sched_yield ends its slice once the call completes. */
+  private yielding: Task | undefined;
 
   /** Wakes the sleepers whose deadline passed. */
   private wakeExpired(): void {

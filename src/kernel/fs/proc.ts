@@ -161,6 +161,7 @@ export function makeProcRoot(sb: SuperBlock, view: ProcView): ProcDirInode {
             `${pid}/exe`,
             () => p.exe,
             () => {
+              if (p.exeInode !== undefined) return p.exeInode;
               try {
                 return view.vfs.lookup(ns(), view.vfs.root, p.exe, true);
               } catch {
