@@ -42,6 +42,7 @@ options (qemu-user's where it has them):
   --mount HOST:GUEST[:ro]  show host directory HOST at GUEST (repeatable)
   --sandbox            mount nothing (by default the current directory is mounted at its own path)
   --mem MiB            physical memory of the machine (256)
+  --cpus N             simulated CPUs, each with its own hart, MMU and TLB (1; at most 64)
   --max-insns N        stop after N instructions (exit status 124)
   --no-jit             interpret only (no compiled blocks)
   --deterministic      time from the instruction count, seeded entropy: two runs print the same bytes
@@ -51,6 +52,7 @@ options (qemu-user's where it has them):
 interface RunRequest {
   options: KernelOptions;
   memMiB: number;
+  cpus: number;
   stats: boolean;
   deterministic: boolean;
   program: string;
@@ -67,6 +69,7 @@ function parseRun(argv: string[]): RunRequest {
   const req: RunRequest = {
     options: {},
     memMiB: 256,
+    cpus: 1,
     stats: false,
     deterministic: false,
     program: '',
@@ -101,6 +104,7 @@ function parseRun(argv: string[]): RunRequest {
     } else if (a === '--no-jit') req.options.hart = { ...req.options.hart, compile: false };
     else if (a === '--max-insns') req.options.maxInstructions = number(a, 1);
     else if (a === '--mem') req.memMiB = number(a, 1);
+    else if (a === '--cpus') req.cpus = number(a, 1);
     else if (a === '--deterministic') req.deterministic = true;
     else if (a === '--sandbox') req.sandbox = true;
     else if (a === '-0') req.argv0 = value(a);
@@ -118,6 +122,7 @@ function parseRun(argv: string[]): RunRequest {
   req.program = program;
   req.args = argv.slice(i + 1);
   if (req.memMiB > 4096) throw new UsageError('--mem is at most 4096 MiB');
+  if (req.cpus > 64) throw new UsageError('--cpus is at most 64');
   return req;
 }
 
@@ -190,7 +195,7 @@ function version(): string {
 }
 
 function runProgram(file: Uint8Array, req: RunRequest, mounts: HostMount[], cwd: string): number {
-  const machine = new Machine({ memSize: req.memMiB << 20 });
+  const machine = new Machine({ memSize: req.memMiB << 20, cpus: req.cpus });
   machine.makeCurrent();
   const nodeHost = new NodeHost(new NodeHostFs());
   let kernel: Kernel | undefined;
@@ -266,6 +271,7 @@ function statsReport(kernel: Kernel, machine: Machine, ms: number): string {
     `user page faults: ${s.userFaults.fixed} fixed (lazy fills ${f.lazyFill}, of them zero page ${f.zeroPage}; copy-on-write copies ${f.cowCopy}, reuses ${f.cowReuse}), ${s.userFaults.signalled} signalled`,
     `kernel-mode page faults in user copies, routed by the per-CPU flag: ${t.kernelUserAccessFaults} (fixed ${t.fixed}, refused ${t.unfixed}); outside a user access (panics): ${t.panics}`,
     `user-memory accesses: copies in ${u.copiesIn} (${u.bytesIn} bytes), copies out ${u.copiesOut} (${u.bytesOut} bytes), strings ${u.strings}, iovec arrays ${u.iovecs}, futex words ${u.atomics}`,
+    `tasks: ${s.forks} processes forked, ${s.threads} threads made, ${s.execs} execs; ${s.contextSwitches} context switches on ${kernel.cpus.length} CPU${kernel.cpus.length > 1 ? 's' : ''}`,
     `system calls: ${calls}: ${byCount(s.syscalls)}`,
     ...(s.unknownSyscalls.size > 0
       ? [

@@ -99,6 +99,7 @@ export function copyProcess(kernel: Kernel, parentTask: Task, a: CloneArgs): num
         mm.mappedInodes.add(i);
       }
       for (const i of old.sharedWritable) mm.sharedWritable.add(i);
+      for (const h of old.shmem) mm.holdShmem(h);
       mm.sharedNoWrite = old.sharedNoWrite; // a shared mapping's backend is the same object in the child
     }
     proc = new Process(tid, mm, parent.exe, { ...parent.creds }, parent.cwd, parent.argv, parent.envp);

@@ -63,6 +63,17 @@ export class MmStruct {
   sharedNoWrite = new WeakSet<object>();
   /** Files with a shared writable mapping: msync and exit write their pages back. */
   readonly sharedWritable = new Set<RegularInode>();
+  /** Shared anonymous objects the space maps, each counted once per space that holds it. */
+  readonly shmem = new Set<ShmemHolder>();
+
+  /** The space maps `obj` (a new MAP_SHARED|MAP_ANONYMOUS object, or one its parent held at fork). */
+  holdShmem(obj: ShmemHolder['obj'] | ShmemHolder): void {
+    const h = 'users' in obj ? obj : { obj, users: 0 };
+    if (this.shmem.has(h)) return;
+    h.users++;
+    this.shmem.add(h);
+  }
+
   /** What to release with the space (its program file's page cache). */
   readonly onRelease: (() => void)[] = [];
   /** The processes using the space. */
@@ -85,7 +96,16 @@ export class MmStruct {
     for (const inode of this.mappedInodes) inode.hold(-1);
     this.mappedInodes.clear();
     for (const f of this.onRelease.splice(0)) f();
+    // The object's own page references go with its last space (the mappings' went with the space).
+    for (const h of this.shmem) if (--h.users === 0) h.obj.release();
+    this.shmem.clear();
   }
+}
+
+/** A shared anonymous object and how many spaces hold it. */
+export interface ShmemHolder {
+  obj: { release(): void };
+  users: number;
 }
 
 /** A process's state as a parent's wait sees it. */

@@ -6,7 +6,7 @@
 
 import { AddrRange, PAGE_SIZE_4K, va } from '../../addr/index.js';
 import { Errno, isLinuxError } from '../../errno/index.js';
-import type { AddrSpace, PageSource } from '../../mm/index.js';
+import { type AddrSpace, type PageSource, ShmemObject } from '../../mm/index.js';
 import { MappingFlags } from '../../paging/index.js';
 import { DEV_ZERO, DeviceFile } from '../fs/devices.js';
 import { RegularInode } from '../fs/inode.js';
@@ -191,7 +191,12 @@ function mmap(
     }
     try {
       const replace = (f & MAP_FIXED) !== 0;
-      if (object === undefined) as.mapAlloc(at, bytes, protFlags(pr), false, replace);
+      if (object === undefined && (f & MAP_TYPE) !== MAP_PRIVATE) {
+        // Shared anonymous memory (Linux's shmem): one object whose pages every process that maps it sees.
+        const shm = new ShmemObject(ctx.kernel.machine.frames, bytes);
+        as.mapShared(at, bytes, protFlags(pr), shm, 0, replace);
+        ctx.proc.mmStruct.holdShmem(shm);
+      } else if (object === undefined) as.mapAlloc(at, bytes, protFlags(pr), false, replace);
       else {
         const off = Number(BigInt.asUintN(64, offset));
         if ((f & MAP_TYPE) !== MAP_PRIVATE) {

@@ -68,7 +68,7 @@ export interface SyscallEntry {
  * with Linux's checks and errnos.
  */
 export const PARTIAL: Readonly<Record<string, string>> = {
-  mmap: 'MAP_SHARED|MAP_ANONYMOUS memory is private to the process until fork exists (the processes issue); MAP_HUGETLB, MAP_SYNC are refused',
+  mmap: 'MAP_HUGETLB and MAP_SYNC are refused',
   mremap: 'MREMAP_DONTUNMAP and old_size 0 (duplicating a shared mapping) are EINVAL',
   openat: 'O_TMPFILE is EOPNOTSUPP (glibc falls back)',
   renameat2: 'RENAME_EXCHANGE and RENAME_WHITEOUT are EINVAL',
@@ -76,16 +76,19 @@ export const PARTIAL: Readonly<Record<string, string>> = {
     'TCGETS, TIOCGWINSZ, TIOCGPGRP, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX; TCSETS* are checked but not put on the host terminal; others ENOTTY',
   fcntl: 'record locks are always granted (one process)',
   futex:
-    'one task: a wait with a timeout sleeps it out (ETIMEDOUT), without one it is reported as a deadlock; wakes find no waiter',
+    'wait, wake, requeue, cmp_requeue, wake_op, wait_bitset and wake_bitset by address space and address: a shared futex is not matched across processes (only within one address space); the PI operations are ENOSYS',
   ppoll:
-    'the signal mask is checked, not applied (no signal delivery yet); an endless wait with nothing ready is reported as a deadlock',
+    'the signal mask argument is checked, not applied while waiting; the time left is not written back on success',
   pselect6: 'as ppoll',
-  rt_sigaction: 'actions are kept and returned; delivery comes with the processes issue',
-  rt_sigprocmask: 'the mask is kept; delivery comes with the processes issue',
-  set_robust_list: 'the head is kept; the list is not walked at exit (threads come with the processes issue)',
-  read: 'a read that must wait (an empty pipe with a writer, a FIFO) is reported as a deadlock: one task',
-  write: 'a pipe write that must wait for room is short (one task cannot make room)',
-  sched_getaffinity: 'one CPU',
+  rt_sigaction:
+    'actions are kept, inherited by fork and reset by execve; default actions (terminate, ignore, stop, continue) are delivered, caught signals are not delivered yet (no signal frame)',
+  rt_sigprocmask:
+    'the mask is kept per thread and decides delivery of default actions; caught signals are not delivered yet',
+  set_robust_list: 'the list is walked at thread exit (FUTEX_OWNER_DIED, one waiter woken)',
+  read: 'a read from the host terminal or standard input blocks the whole machine until the host answers (other tasks wait too)',
+  write: 'a blocking pipe write waits for room until all is written (a signal ends it with what went in)',
+  sched_getaffinity:
+    'every simulated CPU is in the mask; sched_setaffinity accepts a mask with CPU 0 and does not pin',
   prctl:
     'PR_SET_NAME, PR_GET_NAME, PR_[GS]ET_PDEATHSIG, PR_[GS]ET_DUMPABLE, PR_[GS]ET_NO_NEW_PRIVS; others EINVAL',
 };
