@@ -819,7 +819,7 @@ export class Kernel {
       return;
     }
     task.wait = undefined;
-    if (this.options.strace && cpu.task === task && !(ret === BigInt(BLOCKED))) {
+    if (this.options.strace && ret !== BigInt(BLOCKED)) {
       this.trace(entry, nr, args, ret, task);
       const faults = t.kernelUserAccessFaults - before[0];
       const refused = t.unfixed - before[1];
@@ -866,7 +866,9 @@ export class Kernel {
   }
 
   private trace(entry: SyscallEntry | undefined, nr: number, args: bigint[], ret: bigint, task: Task): void {
-    const line = formatCall(task.process, entry, nr, args, ret, this.options.straceStrlen ?? 32);
+    let line = formatCall(task.process, entry, nr, args, ret, this.options.straceStrlen ?? 32);
+    // A call that ended its task returns nowhere: strace prints "= ?".
+    if (task.state === TaskState.Dead) line = line.replace(/ = [^=]*$/, ' = ?');
     const prefix = this.manyTasks ? `[pid ${String(task.tid).padStart(5)}] ` : '';
     this.host.write(2, new TextEncoder().encode(`${prefix}${line}\n`));
   }
