@@ -79,6 +79,21 @@ describe('the axptr command', (t) => {
     assert.match(a.stderr, /getrandom\("/);
   });
 
+  test('--cpus 2 --strace --stats: a forking program traced per pid, exit_group returns nowhere ("= ?")', (ctx) => {
+    if (needsBuild(ctx)) return;
+    const prog = fileURLToPath(new URL('../../fixtures/proc/bin/forkexec', import.meta.url));
+    const r = axptr(['run', '--sandbox', '--cpus', '2', '--strace', '--stats', prog]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /^\[pid +1\] clone\(0x1200011, /m);
+    assert.match(r.stderr, /^\[pid +\d+\] execve\("\/proc\/self\/exe", .*\) = 0$/m);
+    assert.match(r.stderr, /^\[pid +1\] exit_group\(0\) = \?$/m);
+    assert.match(
+      r.stderr,
+      /^tasks: \d+ processes forked, 0 threads made, \d+ execs; \d+ context switches on 2 CPUs$/m,
+    );
+    assert.equal(axptr(['run', '--cpus', '65', prog]).status, 2);
+  });
+
   test('--help and --version', (ctx) => {
     if (needsBuild(ctx)) return;
     const h = axptr(['--help']);
