@@ -111,6 +111,8 @@ export interface CpuState {
   readonly id: number;
   readonly hart: Hart;
   task: Task | undefined;
+  /** The address space the hart last ran. */
+  lastSpace?: AddrSpace;
   /** The hart's counters when they were last added to the kernel's statistics. */
   counted: { instret: number; compiled: number; pages: number; blocks: number; accesses: number };
 }
@@ -405,6 +407,12 @@ export class Kernel {
 
   /** Puts `task` on `cpu`: its registers on the hart, its address space on the CPU's MMU (a context switch). */
   private load(cpu: CpuState, task: Task): void {
+    // The hart's decoded and compiled code of a space that is gone would only pile up (its frames
+    // hold other code now): a fresh start, as a new process's hart had.
+    const space = task.process.aspace;
+    if (cpu.lastSpace !== undefined && cpu.lastSpace !== space && cpu.lastSpace.isDestroyed)
+      cpu.hart.flushDecoded();
+    cpu.lastSpace = space;
     if (cpu.task === task) {
       task.process.aspace.activate(cpu.hart.mmu);
       return;
