@@ -11,7 +11,7 @@ import { copyToUser, u32, writeVal } from '../uptr/index.js';
 import type { Kernel } from './kernel.js';
 import { setCtxReg } from './kernel.js';
 import { MmStruct, Process, ProcessState, RLIMIT_NOFILE } from './process.js';
-import { Task, TaskState } from './task.js';
+import { Task } from './task.js';
 
 export const CSIGNAL = 0xff;
 export const CLONE_VM = 0x100;
@@ -161,5 +161,3 @@ function u32le(v: number): Uint8Array {
   new DataView(b.buffer).setUint32(0, v >>> 0, true);
   return b;
 }
-
-export { TaskState };

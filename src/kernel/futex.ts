@@ -89,11 +89,6 @@ export class FutexTable {
     }
     return woke + moved;
   }
-
-  /** The waiters on a word (tests and /proc). */
-  waiters(mm: MmStruct, addr: number): number {
-    return this.list(mm, addr, false)?.length ?? 0;
-  }
 }
 
 const FUTEX_OWNER_DIED = 0x40000000;

@@ -314,13 +314,13 @@ export class Kernel {
               `axptr: stopped after ${this.instructionsNow} instructions (--max-insns)\n`,
             ),
           );
-          this.stopAll(124);
+          this.stopAll(124 << 8);
           break;
         }
         if (this.schedule(max)) continue;
         if (!this.idle()) {
           this.reportDeadlock();
-          this.stopAll(124);
+          this.stopAll(124 << 8);
           break;
         }
       }
@@ -329,13 +329,13 @@ export class Kernel {
       // A kernel bug, not the program's: the report a real kernel prints, and the machine stops.
       this.host.write(2, new TextEncoder().encode(this.panicReport(e, this.currentTask ?? proc.leader)));
       this.panicked = e;
-      this.stopAll(PANIC_STATUS);
+      this.stopAll(PANIC_STATUS << 8);
     } finally {
       this.countHarts();
       const access = userAccessSnapshot();
       for (const k of Object.keys(access) as (keyof UserAccessCounts)[])
         this.stats.userAccess[k] += access[k] - access0[k];
-      if (proc === this.init) this.stopAll(proc.exitStatus ?? 0);
+      if (proc === this.init) this.stopAll(9); // the others end with process 1 (SIGKILL)
       this.collect(proc);
       // Nothing runs any more: the host files' handles and caches go (they live while any process might use them).
       if (this.tasks.size === 0) for (const sb of this.hostMounts) sb.release();
@@ -344,13 +344,10 @@ export class Kernel {
     return proc.exitStatus ?? 0;
   }
 
-  /** Ends every process still running with `status` (a stopped run: --max-insns, deadlock, panic, init's exit). */
-  private stopAll(status: number): void {
-    for (const p of [...this.processes.values()]) {
-      if (p.state !== ProcessState.Running) continue;
-      p.exitStatus ??= status;
-      exitGroup(this, p, status === 124 || status === PANIC_STATUS ? status << 8 : 9, true);
-    }
+  /** Ends every process still running with wait status `waitStatus` (a stopped run: --max-insns, deadlock, panic, init's exit). */
+  private stopAll(waitStatus: number): void {
+    for (const p of [...this.processes.values()])
+      if (p.state === ProcessState.Running) exitGroup(this, p, waitStatus, true);
   }
 
   /** Removes an exited process from the table once nothing will collect it any more. */

@@ -64,7 +64,6 @@ export const SA_NODEFER = 0x40000000;
 export const SA_RESETHAND = 0x80000000;
 
 const bit = (sig: number): bigint => 1n << BigInt(sig - 1);
-const UNBLOCKABLE = bit(SIGKILL) | bit(SIGSTOP);
 
 /** Signals whose default action is to do nothing. */
 const DEFAULT_IGNORE = bit(SIGCHLD) | bit(SIGURG) | bit(SIGWINCH) | bit(SIGCONT);
@@ -168,5 +167,3 @@ export function stopProcess(kernel: Kernel, proc: Process, sig: number): void {
   proc.stopReported = false;
   proc.parent?.childWait.wake();
 }
-
-export { UNBLOCKABLE };

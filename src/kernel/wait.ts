@@ -31,9 +31,4 @@ export class WaitQueue {
     }
     return woke;
   }
-
-  /** The waiters, in order (futex requeue takes some). */
-  *tasks(): IterableIterator<Task> {
-    yield* this.waiters;
-  }
 }
